@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test runner (NUnit via dotnet test, then pytest) on an already built tree and ends
+# with one line "N passed, N failed" totalling all runners. Exit code non-zero if any test failed
+# or a runner could not run.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+passed=0; failed=0; status=0
+
+# --- NUnit (unit + multi-rank integration; every multi-rank test has its own timeout,
+#     the blame-hang timeout is a last line of defence against a stuck test host) ---
+dotnet test tests/PyMpiBridge.Tests/PyMpiBridge.Tests.csproj -c "${CONFIG:-Release}" --no-build --nologo \
+  --blame-hang-timeout 15m -v q 2>&1 | tee "$log/dotnet.txt"
+rc=${PIPESTATUS[0]}
+line=$(grep -E '(Passed|Failed)!? +- +Failed: +[0-9]+, +Passed: +[0-9]+' "$log/dotnet.txt" | tail -n 1 || true)
+if [[ -n $line ]]; then
+  f=$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$line"); p=$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$line")
+  passed=$((passed + p)); failed=$((failed + f))
+else
+  echo "run-tests: dotnet test printed no summary (exit $rc): counting it as one failure" >&2
+  failed=$((failed + 1))
+fi
+[[ $rc -eq 0 ]] || status=1
+
+# --- pytest (Python-side tests, run with Debian's interpreter that has mpi4py and numpy) ---
+if [[ -d tests/python ]] && compgen -G "tests/python/test_*.py" >/dev/null; then
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/python 2>&1 | tee "$log/pytest.txt"
+  rc=${PIPESTATUS[0]}
+  summary=$(grep -E '^=+ .* in [0-9.]+s' "$log/pytest.txt" | tail -n 1 || true)
+  p=$(grep -oE '[0-9]+ passed' <<<"$summary" | awk '{s+=$1} END {print s+0}')
+  f=$(grep -oE '[0-9]+ (failed|errors?)' <<<"$summary" | awk '{s+=$1} END {print s+0}')
+  passed=$((passed + p)); failed=$((failed + f))
+  if [[ $rc -ne 0 && $rc -ne 5 ]]; then status=1; [[ $f -gt 0 ]] || failed=$((failed + 1)); fi
+fi
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 && $status -eq 0 ]]

@@ -1,0 +1,50 @@
+namespace PyMpiBridge.Tool;
+
+/// <summary>Entry point of the <c>pympi</c> tool: dispatches to one command per file.</summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        string command = args[0];
+        string[] rest = args[1..];
+        try
+        {
+            return command switch
+            {
+                "bench" => await BenchCommand.RunAsync(rest),
+                "demo" => await DemoCommand.RunAsync(rest),
+                _ => UnknownCommand(command),
+            };
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"pympi {command}: {e.Message}");
+            Console.Error.WriteLine("Run 'pympi --help' for usage.");
+            return 2;
+        }
+    }
+
+    private static int UnknownCommand(string command)
+    {
+        Console.Error.WriteLine($"pympi: unknown command '{command}'.");
+        Console.Error.WriteLine(Usage);
+        return 2;
+    }
+
+    public const string Usage = """
+        usage: pympi <command> [options]
+
+        commands:
+          demo                          the multi-rank demo (4 ranks)
+          bench mpi|python|bridge|all [--json FILE]
+                                        benchmarks against native C and the peers
+        """;
+}
+
+/// <summary>Bad command-line input: the message says what was wrong and what to do.</summary>
+public sealed class UsageException(string message) : Exception(message);

@@ -1,0 +1,23 @@
+using PyMpiBridge.Launching;
+
+namespace PyMpiBridge.Tests;
+
+public class LauncherTests
+{
+    [Test]
+    public void CreateStartInfo_RejectsZeroRanks()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => MpiLauncher.CreateStartInfo(0, "true", []));
+        Assert.That(e!.ParamName, Is.EqualTo("ranks"));
+    }
+
+    [Test]
+    public void CreateStartInfo_OversubscribesOnlyWhenRanksExceedCores()
+    {
+        var many = MpiLauncher.CreateStartInfo(Environment.ProcessorCount + 1, "true", []);
+        var one = MpiLauncher.CreateStartInfo(1, "true", []);
+        Assert.That(many.ArgumentList, Does.Contain("--oversubscribe"));
+        Assert.That(one.ArgumentList, Does.Not.Contain("--oversubscribe"));
+        Assert.That(many.Environment["OMPI_ALLOW_RUN_AS_ROOT"], Is.EqualTo("1"));
+    }
+}

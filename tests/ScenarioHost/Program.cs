@@ -1,0 +1,11 @@
+namespace PyMpiBridge.ScenarioHost;
+
+/// <summary>Runs one named scenario in this rank: <c>ScenarioHost name [args]</c>.</summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        Console.Error.WriteLine("scenario host: no scenarios yet");
+        return 2;
+    }
+}
