@@ -1,6 +1,6 @@
 using PyMpiBridge.Launching;
 
-namespace PyMpiBridge.Tests;
+namespace PyMpiBridge.Tests.Bridge;
 
 public class LauncherTests
 {
