@@ -21,11 +21,19 @@ public static class Program
                 _ => UnknownCommand(command),
             };
         }
-        catch (UsageException e)
+        catch (Exception e) when (e is UsageException or ArgumentException)
         {
             Console.Error.WriteLine($"pympi {command}: {e.Message}");
             Console.Error.WriteLine("Run 'pympi --help' for usage.");
             return 2;
+        }
+        catch (Exception e)
+        {
+            // Anything else is a failure we could not recover from: say what it was, not a stack dump,
+            // unless PYMPI_DEBUG asks for the full trace.
+            Console.Error.WriteLine($"pympi {command}: error: {e.Message}");
+            if (Environment.GetEnvironmentVariable("PYMPI_DEBUG") is "1" or "true") Console.Error.WriteLine(e);
+            return 1;
         }
     }
 
