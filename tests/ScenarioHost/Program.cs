@@ -31,7 +31,7 @@ public static class Program
         try
         {
             if (scenario.InitializeMpi) MpiEnvironment.Init();
-            context = new ScenarioContext(scenario.InitializeMpi ? Comm.World.Rank : 0);
+            context = new ScenarioContext(scenario.InitializeMpi ? Comm.World.Rank : RankFromLauncher());
             scenario.Run(context);
             if (scenario.InitializeMpi) MpiEnvironment.Finalize();
         }
@@ -50,6 +50,13 @@ public static class Program
 
     private static void Add(string name, Action<ScenarioContext> run, bool initializeMpi = true)
         => s_scenarios.Add(name, new Scenario(run, initializeMpi));
+
+    /// <summary>The rank the launcher assigned, for scenarios that start before MPI is initialized.</summary>
+    private static int RankFromLauncher()
+    {
+        string? value = Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK") ?? Environment.GetEnvironmentVariable("PMI_RANK");
+        return int.TryParse(value, out int rank) ? rank : 0;
+    }
 
     internal static string OneLine(string s) => s.ReplaceLineEndings(" ");
 

@@ -44,7 +44,12 @@ internal static unsafe class MpiLibrary
                     attempts.Add($"  {candidate}: {error ?? "no loader message"}");
                     continue;
                 }
-                string version = ReadLibraryVersion(handle, candidate);
+                string? version = ReadLibraryVersion(handle);
+                if (version is null)
+                {
+                    attempts.Add($"  {candidate}: loaded, but it has no MPI_Get_library_version: not an MPI library");
+                    continue;
+                }
                 MpiAbi? kind = Classify(version);
                 if (kind is null)
                 {
@@ -96,9 +101,10 @@ internal static unsafe class MpiLibrary
         "Install one: 'apt-get install openmpi-bin libopenmpi-dev' (Open MPI) or 'apt-get install mpich libmpich-dev' (MPICH), " +
         $"or set {OverrideVariable} to the full path of libmpi.so.40 or libmpich.so.12.";
 
-    private static string ReadLibraryVersion(nint handle, string name)
+    private static string? ReadLibraryVersion(nint handle)
     {
-        var getVersion = (delegate* unmanaged<byte*, int*, int>)Libdl.RequiredSymbol(handle, "MPI_Get_library_version", name);
+        var getVersion = (delegate* unmanaged<byte*, int*, int>)Libdl.Symbol(handle, "MPI_Get_library_version");
+        if (getVersion == null) return null;
         // Larger than MPI_MAX_LIBRARY_VERSION_STRING of both ABIs (Open MPI 256, MPICH 8192).
         byte[] buffer = new byte[16384];
         int length = 0;
