@@ -2,7 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace PyMpiBridge.Python.Interop;
+namespace PyMpiBridge.Python;
 
 /// <summary>
 /// Chooses the interpreter to embed and asks it (one short run of a sysconfig script) where its libpython,
