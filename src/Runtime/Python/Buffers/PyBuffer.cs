@@ -1,0 +1,91 @@
+namespace PyMpiBridge.Python;
+
+/// <summary>
+/// A zero-copy view of a Python buffer (a numpy array, bytes, bytearray, memoryview…) as .NET elements of type
+/// <typeparamref name="T"/>, obtained through the buffer protocol. The element type and contiguity are checked
+/// with clear errors; <see cref="ToArray"/> copies any layout. While the view is alive the memory cannot move or
+/// be freed, and it may be used WITHOUT the GIL (e.g. inside <see cref="Py.AllowThreads"/>). Dispose it promptly.
+/// </summary>
+/// <typeparam name="T">sbyte, byte, short, ushort, int, uint, long, ulong, Half, float, double, Complex32, Complex or bool.</typeparam>
+public sealed unsafe class PyBuffer<T> : IDisposable where T : unmanaged
+{
+    private readonly PyBufferView _view;
+
+    internal PyBuffer(PyBufferView view) => _view = view;
+
+    /// <summary>Views <paramref name="obj"/>; with <paramref name="writable"/> the exporter must allow writes.</summary>
+    /// <exception cref="InvalidCastException">Not a buffer, or the element type is not <typeparamref name="T"/> ("expected float64 (Double), got int32").</exception>
+    public static PyBuffer<T> Get(PyObject obj, bool writable = false)
+    {
+        var element = ElementType.For(typeof(T))
+            ?? throw new NotSupportedException($"{typeof(T)} is not a numeric element type; use one of: {string.Join(", ", ElementType.All.Select(e => e.Type.Name))}.");
+        var view = PyBufferView.Acquire(obj.Handle, writable, typeof(PyBuffer<T>));
+        try
+        {
+            view.CheckElementType(element);
+            return new PyBuffer<T>(view);
+        }
+        catch
+        {
+            view.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Number of elements.</summary>
+    public long Length => _view.ItemCount;
+
+    /// <summary>Number of dimensions.</summary>
+    public int NDim => _view.Shape.Length;
+
+    /// <summary>Extent of each dimension.</summary>
+    public ReadOnlySpan<long> Shape => _view.Shape;
+
+    /// <summary>Byte distance between consecutive elements of each dimension (numpy's <c>strides</c>).</summary>
+    public ReadOnlySpan<long> Strides => _view.Strides;
+
+    /// <summary>True when the exporter forbids writes (bytes, or a numpy array with writeable=False).</summary>
+    public bool IsReadOnly => _view.IsReadOnly;
+
+    /// <summary>True when the elements are packed in C order, so <see cref="Span"/> is available.</summary>
+    public bool IsContiguous => _view.IsCContiguous;
+
+    /// <summary>numpy's dtype name of the elements, e.g. float64.</summary>
+    public string DType => _view.Element!.DTypeName;
+
+    /// <summary>The Python type that exported the buffer, e.g. numpy.ndarray.</summary>
+    public string ExporterType => _view.ExporterType;
+
+    /// <summary>The elements, read-write, without copying. Throws for read-only or non-contiguous buffers.</summary>
+    public Span<T> Span
+    {
+        get
+        {
+            if (_view.IsReadOnly)
+                throw new InvalidOperationException($"The Python {ExporterType} buffer is read-only; use ReadOnlySpan, or pass a writable array.");
+            return new Span<T>((void*)DataChecked(), SpanLength());
+        }
+    }
+
+    /// <summary>The elements, read-only, without copying. Throws for non-contiguous buffers.</summary>
+    public ReadOnlySpan<T> ReadOnlySpan => new((void*)DataChecked(), SpanLength());
+
+    private nint DataChecked()
+    {
+        nint data = _view.Data;
+        if (!_view.IsCContiguous)
+            throw new InvalidOperationException(
+                $"The Python {ExporterType} is not C-contiguous (shape [{string.Join(", ", _view.Shape)}], strides [{string.Join(", ", _view.Strides)}]); " +
+                "call ToArray() for a copy, or pass numpy.ascontiguousarray(a) from Python.");
+        return data;
+    }
+
+    private int SpanLength() => _view.ItemCount <= int.MaxValue ? (int)_view.ItemCount
+        : throw new InvalidOperationException($"{_view.ItemCount} elements do not fit in one Span<{typeof(T).Name}>; view slices of the array instead.");
+
+    /// <summary>A C-ordered copy of the elements; works for any strides.</summary>
+    public T[] ToArray() => (T[])_view.CopyToArray(_view.Element!);
+
+    /// <summary>Releases the view (under the GIL if held, otherwise at the next GIL acquisition).</summary>
+    public void Dispose() => _view.Dispose();
+}

@@ -1,0 +1,241 @@
+using System.Reflection;
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using PyMpiBridge.Python.Interop;
+
+namespace PyMpiBridge.Python;
+
+/// <summary>
+/// The builtin module <c>_pympibridge</c>, created by the host through the C API and placed in <c>sys.modules</c>
+/// (also when Python was already running). C# functions registered here are called from Python
+/// (<c>import _pympibridge; _pympibridge.step(arr)</c>) through one METH_FASTCALL|METH_KEYWORDS trampoline;
+/// numpy arrays arrive as <see cref="PyBuffer{T}"/> views without copying.
+/// </summary>
+public static unsafe class BridgeModule
+{
+    /// <summary>The module name Python imports.</summary>
+    public const string Name = "_pympibridge";
+
+    private sealed record Entry(string Name, PyFunction Function);
+
+    private static readonly Lock Gate = new();
+    private static Entry[] _entries = new Entry[16];
+    private static int _count;
+    private static nint _module;
+
+    /// <summary>Creates the module under the GIL during engine start.</summary>
+    internal static void Create()
+    {
+        if (_module != 0) return;
+        fixed (byte* name = Py.Utf8(Name))
+        {
+            _module = CPython.PyModule_New(name);
+            if (_module == 0) throw PythonException.FetchCurrent();
+            PyObject.Check(CPython.PyDict_SetItemString(CPython.PyImport_GetModuleDict(), name, _module));
+        }
+        using var module = new BorrowedReference(_module).ToPyObject();
+        module.SetAttr("__doc__", "Functions implemented in C# by the PyMpiBridge host.");
+    }
+
+    /// <summary>The module object (a new reference).</summary>
+    public static PyObject Module
+    {
+        get
+        {
+            using var gil = Py.Gil();
+            return new BorrowedReference(_module).ToPyObject();
+        }
+    }
+
+    /// <summary>
+    /// Exports <paramref name="function"/> as <c>_pympibridge.&lt;name&gt;</c>: the fastest form, arguments are read
+    /// straight from the call (<see cref="PyArguments"/>). Registering a name again replaces the function.
+    /// </summary>
+    public static void Register(string name, PyFunction function, string? doc = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(function);
+        using var gil = Py.Gil();
+        int index;
+        lock (Gate)
+        {
+            index = _count;
+            if (index == _entries.Length)
+            {
+                var bigger = new Entry[index * 2];
+                Array.Copy(_entries, bigger, index);
+                _entries = bigger;
+            }
+            _entries[index] = new Entry(name, function);
+            Volatile.Write(ref _count, index + 1);
+        }
+        // The method definition must outlive the function object: allocated once per registration, never freed.
+        var def = (PyMethodDef*)NativeMemory.AllocZeroed((nuint)sizeof(PyMethodDef));
+        def->ml_name = Marshal.StringToCoTaskMemUTF8(name);
+        def->ml_meth = (nint)(delegate* unmanaged<nint, nint*, nint, nint, nint>)&Trampoline;
+        def->ml_flags = PyConst.METH_FASTCALL | PyConst.METH_KEYWORDS;
+        def->ml_doc = doc is null ? 0 : Marshal.StringToCoTaskMemUTF8(doc);
+        using var self = PyObject.From(index);            // identifies the entry in the trampoline
+        using var moduleName = PyObject.From(Name);
+        using var pyFunction = PyObject.Steal(CPython.PyCFunction_NewEx(def, self.DangerousGetAddress(), moduleName.DangerousGetAddress()));
+        using var module = new BorrowedReference(_module).ToPyObject();
+        module.SetAttr(name, pyFunction);
+    }
+
+    /// <summary>
+    /// Exports any delegate: positional/keyword arguments are converted to its parameter types
+    /// (<see cref="PyBuffer{T}"/> parameters receive numpy arrays without copying; PyObject and PyBuffer arguments are
+    /// disposed after the call), optional parameters may be omitted, the result is converted with <see cref="PyObject.From(object?)"/>.
+    /// </summary>
+    public static void Register(string name, Delegate function, string? doc = null)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        if (function is PyFunction direct) { Register(name, direct, doc); return; }
+        Register(name, DelegateAdapter.Create(name, function.Method, function.Target), doc ?? Signature(name, function.Method));
+    }
+
+    /// <summary>Exports every static method of <paramref name="type"/> marked with <see cref="PythonExportAttribute"/>.</summary>
+    public static int RegisterAll(Type type)
+    {
+        int count = 0;
+        foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static))
+        {
+            var export = method.GetCustomAttribute<PythonExportAttribute>();
+            if (export is null) continue;
+            string name = export.Name ?? SnakeCase(method.Name);
+            Register(name, DelegateAdapter.Create(name, method, null), export.Doc ?? Signature(name, method));
+            count++;
+        }
+        return count;
+    }
+
+    private static string Signature(string name, MethodInfo method) =>
+        $"{name}({string.Join(", ", method.GetParameters().Select(p => $"{p.Name}: {p.ParameterType.Name}"))}) -> {method.ReturnType.Name}  [C# {method.DeclaringType?.Name}.{method.Name}]";
+
+    internal static string SnakeCase(string name)
+    {
+        var text = new StringBuilder();
+        for (int i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0 && (char.IsLower(name[i - 1]) || (i + 1 < name.Length && char.IsLower(name[i + 1])))) text.Append('_');
+            text.Append(char.ToLowerInvariant(name[i]));
+        }
+        return text.ToString();
+    }
+
+    [UnmanagedCallersOnly]
+    private static nint Trampoline(nint self, nint* args, nint nargs, nint kwnames)
+    {
+        int savedDepth = GilState.Depth;
+        GilState.Depth = savedDepth + 1; // Python holds the GIL for us during the call
+        try
+        {
+            int overflow;
+            int index = (int)CPython.PyLong_AsLongLongAndOverflow(self, &overflow);
+            Entry entry = _entries[index];
+            PyObject? result = entry.Function(new PyArguments(args, (int)nargs, kwnames, entry.Name));
+            if (result is null)
+            {
+                CPython.Py_IncRef(CPython.Py_None);
+                return CPython.Py_None;
+            }
+            return result.StealHandle();
+        }
+        catch (Exception e)
+        {
+            ExceptionMapping.SetPythonError(e is TargetInvocationException { InnerException: { } inner } ? inner : e);
+            return 0;
+        }
+        finally
+        {
+            GilState.Depth = savedDepth;
+        }
+    }
+}
+
+/// <summary>Turns a typed method into a <see cref="PyFunction"/> converting arguments by parameter type.</summary>
+internal static class DelegateAdapter
+{
+    public static PyFunction Create(string name, MethodInfo method, object? target)
+    {
+        ParameterInfo[] parameters = method.GetParameters();
+        foreach (var p in parameters)
+            if (p.ParameterType.IsByRef || p.ParameterType.IsByRefLike)
+                throw new NotSupportedException($"Parameter '{p.Name}' of {method.Name} is {p.ParameterType}; use PyBuffer<T> for zero-copy arrays, or register a PyFunction.");
+        int required = parameters.Count(p => !p.IsOptional);
+        bool returnsVoid = method.ReturnType == typeof(void);
+
+        return args =>
+        {
+            if (args.Count > parameters.Length)
+                throw new ArgumentCountException($"{name}() takes at most {parameters.Length} argument(s) ({args.Count} given).");
+            var values = new object?[parameters.Length];
+            var toDispose = new List<IDisposable>();
+            try
+            {
+                string[] keywords = args.KeywordCount == 0 ? [] : args.KeywordNames();
+                foreach (string keyword in keywords)
+                {
+                    int at = Array.FindIndex(parameters, p => p.Name == keyword);
+                    if (at < 0) throw new ArgumentCountException($"{name}() got an unexpected keyword argument '{keyword}'.");
+                    if (at < args.Count) throw new ArgumentCountException($"{name}() got multiple values for argument '{keyword}'.");
+                }
+                for (int i = 0; i < parameters.Length; i++)
+                {
+                    var p = parameters[i];
+                    BorrowedReference argument;
+                    if (i < args.Count) argument = args[i];
+                    else if (!args.TryGetKeyword(p.Name!, out argument))
+                    {
+                        if (!p.IsOptional)
+                            throw new ArgumentCountException($"{name}() missing required argument '{p.Name}' (takes {required} to {parameters.Length}).");
+                        values[i] = p.DefaultValue is DBNull ? null : p.DefaultValue;
+                        continue;
+                    }
+                    values[i] = Convert(argument, p, name, i, toDispose);
+                }
+                object? result;
+                try { result = method.Invoke(target, values); }
+                catch (TargetInvocationException e) when (e.InnerException is not null)
+                {
+                    ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+                    throw;
+                }
+                if (returnsVoid || result is null) return null;
+                if (result is PyObject py) return toDispose.Contains(py) ? py.CloneRef() : py; // ownership passes to Python
+                return PyObject.From(result);
+            }
+            finally
+            {
+                foreach (var d in toDispose) d.Dispose();
+            }
+        };
+    }
+
+    private static object? Convert(BorrowedReference argument, ParameterInfo p, string function, int index, List<IDisposable> toDispose)
+    {
+        Type type = p.ParameterType;
+        try
+        {
+            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(PyBuffer<>))
+            {
+                using var o = argument.ToPyObject();
+                var buffer = (IDisposable)type.GetMethod("Get")!.Invoke(null, [o, false])!;
+                toDispose.Add(buffer);
+                return buffer;
+            }
+            object? value = PyConvert.ToManaged(argument.Address, type);
+            if (value is PyObject owned) toDispose.Add(owned);
+            return value;
+        }
+        catch (TargetInvocationException e) when (e.InnerException is InvalidCastException inner)
+        {
+            throw new InvalidCastException($"{function}() argument '{p.Name}' (#{index + 1}): {inner.Message}", inner);
+        }
+        catch (InvalidCastException e)
+        {
+            throw new InvalidCastException($"{function}() argument '{p.Name}' (#{index + 1}): {e.Message}", e);
+        }
+    }
+}

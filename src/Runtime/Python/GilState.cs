@@ -1,0 +1,162 @@
+using System.Runtime.CompilerServices;
+using PyMpiBridge.Python.Interop;
+
+namespace PyMpiBridge.Python;
+
+/// <summary>
+/// Which threads hold the GIL through us: a thread-static depth, so checking "do I hold the GIL?" before
+/// every object operation costs one thread-local read, and nested scopes cost nothing.
+/// </summary>
+internal static unsafe class GilState
+{
+    /// <summary>&gt; 0 while this thread holds the GIL (nested scopes count up); 0 inside AllowThreads.</summary>
+    [ThreadStatic] private static int t_depth;
+
+    /// <summary>Threads between PyGILState_Ensure and PyGILState_Release (Shutdown waits for them).</summary>
+    private static int _outermostScopes;
+
+    public static bool IsHeld => t_depth > 0;
+    public static int Depth { get => t_depth; set => t_depth = value; }
+    public static int OpenScopes => Volatile.Read(ref _outermostScopes);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ThrowIfNotHeld()
+    {
+        if (t_depth <= 0) ThrowNotHeld();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowNotHeld()
+    {
+        PythonEngine.ThrowIfShutDown();
+        throw new InvalidOperationException(
+            "This thread does not hold the Python GIL. Wrap Python work in `using var gil = Py.Gil();` " +
+            "(inside Py.AllowThreads() the GIL is released on purpose).");
+    }
+
+    /// <summary>Takes the GIL (or nests in the scope this thread already has).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static GilScope Acquire()
+    {
+        PythonEngine.EnsureRunning();
+        int depth = t_depth;
+        if (depth > 0)
+        {
+            t_depth = depth + 1;
+            return new GilScope(Environment.CurrentManagedThreadId, 0, GilScope.Kind.Nested);
+        }
+        return AcquireOutermost();
+    }
+
+    private static unsafe GilScope AcquireOutermost()
+    {
+        Interlocked.Increment(ref _outermostScopes);
+        if (!PythonEngine.IsRunning)
+        {
+            // Shutdown started between our check and the increment: back out instead of touching a dying interpreter.
+            Interlocked.Decrement(ref _outermostScopes);
+            PythonEngine.ThrowIfShutDown();
+        }
+        int state = CPython.PyGILState_Ensure();
+        t_depth = 1;
+        if (PendingReleases.Any) PendingReleases.Drain();
+        return new GilScope(Environment.CurrentManagedThreadId, state, GilScope.Kind.Outermost);
+    }
+
+    public static unsafe void Release(int ownerThread, int state, GilScope.Kind kind)
+    {
+        int current = Environment.CurrentManagedThreadId;
+        if (ownerThread != current)
+            throw new InvalidOperationException(
+                $"A GIL scope acquired on managed thread {ownerThread} was disposed on thread {current}. " +
+                "Release the GIL on the thread that took it; never hold a GIL scope across `await`.");
+        int depth = t_depth;
+        if (depth <= 0)
+            throw new InvalidOperationException(
+                "GIL scope disposed while this thread does not hold the GIL (disposed twice, or inside Py.AllowThreads()).");
+        if (kind == GilScope.Kind.Nested)
+        {
+            t_depth = depth - 1;
+            return;
+        }
+        if (depth != 1)
+            throw new InvalidOperationException(
+                $"The outermost GIL scope was disposed while {depth - 1} inner scope(s) are still open; dispose scopes in reverse order.");
+        if (PendingReleases.Any) PendingReleases.Drain();
+        t_depth = 0;
+        CPython.PyGILState_Release(state);
+        Interlocked.Decrement(ref _outermostScopes);
+    }
+}
+
+/// <summary>
+/// Holding the GIL: <c>using var gil = Py.Gil();</c>. Reentrant, usable on any thread; must be disposed on the
+/// thread that acquired it. Entering and leaving also releases references dropped by the finalizer.
+/// </summary>
+public struct GilScope : IDisposable
+{
+    internal enum Kind : byte { None, Nested, Outermost }
+
+    private readonly int _ownerThread;
+    private readonly int _state;
+    private Kind _kind;
+
+    internal GilScope(int ownerThread, int state, Kind kind)
+    {
+        _ownerThread = ownerThread;
+        _state = state;
+        _kind = kind;
+    }
+
+    /// <summary>Releases this level of the GIL (the GIL itself when this is the outermost scope).</summary>
+    public void Dispose()
+    {
+        if (_kind == Kind.None) return;
+        GilState.Release(_ownerThread, _state, _kind);
+        _kind = Kind.None;
+    }
+}
+
+/// <summary>
+/// The GIL released for a stretch of C# work (<c>Py_BEGIN_ALLOW_THREADS</c>): Python threads and other .NET
+/// threads can run Python meanwhile. Python objects must not be touched until it is disposed.
+/// </summary>
+public struct AllowThreadsScope : IDisposable
+{
+    private readonly nint _threadState;
+    private readonly int _savedDepth;
+    private readonly int _ownerThread;
+    private bool _active;
+
+    internal unsafe AllowThreadsScope(bool requireGil)
+    {
+        _ownerThread = Environment.CurrentManagedThreadId;
+        _savedDepth = GilState.Depth;
+        if (_savedDepth <= 0)
+        {
+            if (requireGil)
+                throw new InvalidOperationException("Py.AllowThreads() needs the GIL to release; this thread does not hold it.");
+            _threadState = 0;
+            _active = false;
+            return;
+        }
+        if (PendingReleases.Any) PendingReleases.Drain();
+        GilState.Depth = 0;
+        _threadState = CPython.PyEval_SaveThread();
+        _active = true;
+    }
+
+    /// <summary>True when the GIL was actually released (false for a no-op scope).</summary>
+    public readonly bool ReleasedGil => _active;
+
+    /// <summary>Takes the GIL back.</summary>
+    public unsafe void Dispose()
+    {
+        if (!_active) return;
+        if (Environment.CurrentManagedThreadId != _ownerThread)
+            throw new InvalidOperationException("Py.AllowThreads() scope disposed on another thread than the one that released the GIL.");
+        CPython.PyEval_RestoreThread(_threadState);
+        GilState.Depth = _savedDepth;
+        _active = false;
+    }
+}
