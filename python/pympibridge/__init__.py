@@ -11,6 +11,16 @@ Outside the host (plain ``mpiexec python3``) ``world`` is simply ``MPI.COMM_WORL
 explains how to get C# functions, so a migrating script can import this module unconditionally.
 """
 
-from ._host import in_host, world, csharp, to_csharp_handle, from_csharp_handle
-
 __all__ = ["in_host", "world", "csharp", "to_csharp_handle", "from_csharp_handle"]
+
+
+def __getattr__(name):
+    # Imported lazily (PEP 562) so that the host's own helpers (pympibridge._runner) load without mpi4py.
+    if name in __all__:
+        from . import _host
+        return getattr(_host, name)
+    raise AttributeError(f"module 'pympibridge' has no attribute '{name}'")
+
+
+def __dir__():
+    return sorted(__all__)

@@ -18,6 +18,8 @@ public static class Program
             {
                 "bench" => await BenchCommand.RunAsync(rest),
                 "demo" => await DemoCommand.RunAsync(rest),
+                "run" => await RunCommand.RunAsync(rest),
+                RunCommand.RankCommandName => RunCommand.RankMain(rest),
                 _ => UnknownCommand(command),
             };
         }
@@ -48,6 +50,9 @@ public static class Program
         usage: pympi <command> [options]
 
         commands:
+          run -n N [--python PATH] [--mpi openmpi|mpich] [--timeout S] [--mpiexec-arg ARG]...
+              (script.py | -m module | -c code) [args...]
+                                        run an mpi4py program on N ranks under the .NET host
           demo                          the multi-rank demo (4 ranks)
           bench mpi|python|bridge|all [--json FILE]
                                         benchmarks against native C and the peers

@@ -122,6 +122,34 @@ public static class MpiLauncher
             return new MpiJobResult(timedOut ? -1 : process.ExitCode, stdout.ToString(), stderr.ToString(), timedOut, clock.Elapsed);
     }
 
+    /// <summary>
+    /// Runs a job attached to this terminal (its stdin/stdout/stderr are ours) and returns its exit code.
+    /// A job still running after <paramref name="timeout"/> is killed with its process tree: exit code 124, as
+    /// with coreutils' <c>timeout</c>.
+    /// </summary>
+    public static async Task<int> RunAttachedAsync(ProcessStartInfo startInfo, TimeSpan? timeout, CancellationToken cancellationToken = default)
+    {
+        startInfo.RedirectStandardOutput = false;
+        startInfo.RedirectStandardError = false;
+        startInfo.RedirectStandardInput = false;
+        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {startInfo.FileName}");
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (timeout is { } t) cts.CancelAfter(t);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+            return process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            await process.WaitForExitAsync(CancellationToken.None);
+            if (cancellationToken.IsCancellationRequested) throw;
+            Console.Error.WriteLine($"the MPI job did not finish within {timeout!.Value.TotalSeconds:F0} s and was stopped.");
+            return 124;
+        }
+    }
+
     /// <summary>Runs <c>mpiexec -n ranks program args</c> under a timeout.</summary>
     public static Task<MpiJobResult> RunAsync(int ranks, string program, IEnumerable<string> arguments, TimeSpan timeout,
         MpiFlavor flavor = MpiFlavor.OpenMpi, IReadOnlyDictionary<string, string>? environment = null, CancellationToken cancellationToken = default)

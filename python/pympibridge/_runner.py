@@ -1,0 +1,69 @@
+"""Runs a rank's Python program as ``__main__``, the way the ``python`` command would.
+
+Used by the host (``./pympi run``): returns ``(exit_code, crashed)`` instead of raising, so the C# side decides
+what a failure means for the whole job (an uncaught exception aborts every rank: no rank is left waiting).
+"""
+
+import os
+import runpy
+import sys
+import traceback
+
+
+def run(kind, value, argv, rank):
+    _line_buffered()
+    sys.argv[:] = list(argv)
+    try:
+        if kind == "script":
+            path = os.path.abspath(value)
+            sys.path.insert(0, os.path.dirname(path))
+            runpy.run_path(path, run_name="__main__")
+        elif kind == "module":
+            sys.path.insert(0, os.getcwd())
+            runpy.run_module(value, run_name="__main__", alter_sys=True)
+        else:
+            sys.path.insert(0, "")
+            import __main__
+            exec(compile(value, "<string>", "exec"), __main__.__dict__)
+        return 0, False
+    except SystemExit as e:
+        return _exit_code(e.code), False
+    except BaseException:
+        _report(rank)
+        return 1, True
+    finally:
+        _flush()
+
+
+def _exit_code(code):
+    """sys.exit semantics: None is success, an int is the status, anything else is printed and means 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _report(rank):
+    prefix = f"[rank {rank}] "
+    text = traceback.format_exc().rstrip("\n")
+    sys.stderr.write("".join(prefix + line + "\n" for line in text.split("\n")))
+    sys.stderr.flush()
+
+
+def _line_buffered():
+    # Ranks share one terminal: write whole lines as they come, so output interleaves by line, not by buffer.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(line_buffering=True)
+        except (AttributeError, ValueError):
+            pass
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, ValueError, OSError):
+            pass

@@ -1,0 +1,155 @@
+using Microsoft.Extensions.Logging;
+using PyMpiBridge.Logging;
+using PyMpiBridge.Mpi;
+using PyMpiBridge.Python;
+using PyMpiBridge.Sharing;
+
+namespace PyMpiBridge;
+
+/// <summary>
+/// One rank of a mixed C#/Python MPI job: MPI initialized (or adopted), Python embedded and configured to share it,
+/// logging tagged with the rank. Created by <see cref="PyMpi.Start"/>; one per process.
+/// </summary>
+public sealed class RankSession : IDisposable, IAsyncDisposable
+{
+    private static RankSession? s_current;
+    private static readonly Lock Gate = new();
+
+    private readonly bool _ownsLoggerFactory;
+    private int _disposed;
+
+    /// <summary>The session of this process, if one is running.</summary>
+    public static RankSession? Current => Volatile.Read(ref s_current);
+
+    /// <summary>MPI_COMM_WORLD, shared with Python as <c>pympibridge.world</c>.</summary>
+    public Comm World { get; }
+
+    /// <summary>This process's rank in <see cref="World"/>.</summary>
+    public int Rank { get; }
+
+    /// <summary>Number of ranks in <see cref="World"/>.</summary>
+    public int Size { get; }
+
+    /// <summary>The thread level MPI provides.</summary>
+    public ThreadLevel ThreadLevel { get; }
+
+    /// <summary>The embedded interpreter, or null in a C#-only rank.</summary>
+    public PythonInterpreter? Python { get; }
+
+    /// <summary>The program's arguments as given to <see cref="PyMpi.Start"/>.</summary>
+    public IReadOnlyList<string> Arguments { get; }
+
+    /// <summary>Rank-tagged loggers.</summary>
+    public ILoggerFactory LoggerFactory { get; }
+
+    /// <summary>The session's own logger (category <c>PyMpiBridge.Rank</c>).</summary>
+    public ILogger Logger { get; }
+
+    private RankSession(string[] args, RankSessionOptions options)
+    {
+        Arguments = args;
+        try
+        {
+            ThreadLevel = MpiEnvironment.Init(options.ThreadLevel);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidOperationException($"MPI could not be started in this process: {e.Message}", e);
+        }
+        World = Comm.World;
+        Rank = World.Rank;
+        Size = World.Size;
+
+        _ownsLoggerFactory = options.LoggerFactory is null;
+        LoggerFactory = options.LoggerFactory ?? RankLogging.CreateFactory(Rank, options.LogLevel);
+        Logger = LoggerFactory.CreateLogger("PyMpiBridge.Rank");
+        Logger.LogInformation("MPI up: {Library} ({Abi}), rank {Rank} of {Size}, thread level {Level}",
+            MpiEnvironment.LibraryPath, MpiEnvironment.Abi, Rank, Size, ThreadLevel);
+        if (ThreadLevel < ThreadLevel.Serialized)
+            Logger.LogWarning("MPI provides only thread level {Level}: call MPI from one thread at a time", ThreadLevel);
+
+        if (options.StartPython)
+        {
+            Python = PythonEngine.Initialize(new PythonOptions
+            {
+                PythonExecutable = options.PythonExecutable,
+                AdditionalPaths = [PythonPackage.Directory, .. options.PythonPaths],
+                Logger = LoggerFactory.CreateLogger("PyMpiBridge.Python"),
+                ShutdownOnProcessExit = false, // we shut down in order: Python, then MPI
+            });
+            PythonSide.Configure(this);
+        }
+        if (options.AbortOnUnhandledException)
+            AppDomain.CurrentDomain.UnhandledException += OnUnhandledException;
+    }
+
+    internal static RankSession Start(string[] args, RankSessionOptions options)
+    {
+        lock (Gate)
+        {
+            if (s_current is not null)
+                throw new InvalidOperationException(
+                    "A rank session is already running in this process; use RankSession.Current (one per process).");
+            if (MpiEnvironment.IsFinalized || PythonEngine.IsShutDown)
+                throw new InvalidOperationException(
+                    "MPI or Python was already shut down in this process; neither can be started again. Start one session per process.");
+            var session = new RankSession(args, options);
+            Volatile.Write(ref s_current, session);
+            return session;
+        }
+    }
+
+    /// <summary>
+    /// Ends the whole job now: writes <paramref name="reason"/> with the rank to stderr and calls MPI_Abort on
+    /// <see cref="World"/>, so no other rank is left waiting. Does not return.
+    /// </summary>
+    public void Abort(int errorCode, string reason)
+    {
+        Console.Out.Flush();
+        Console.Error.WriteLine($"{RankConsoleFormatter.RankTag(Rank)} aborting the job (exit code {errorCode}): {reason}");
+        Console.Error.Flush();
+        PythonSide.FlushStreams();
+        MpiEnvironment.Abort(errorCode);
+    }
+
+    private void OnUnhandledException(object? sender, UnhandledExceptionEventArgs e)
+    {
+        string text = e.ExceptionObject?.ToString() ?? "unknown exception";
+        foreach (string line in text.Split('\n'))
+            Console.Error.WriteLine($"{RankConsoleFormatter.RankTag(Rank)} {line.TrimEnd('\r')}");
+        Abort(1, "unhandled .NET exception (above)");
+    }
+
+    /// <summary>Shuts down in order: Python (atexit handlers, stream flush), then MPI if this process initialized it.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        AppDomain.CurrentDomain.UnhandledException -= OnUnhandledException;
+        try
+        {
+            if (Python is not null && !PythonEngine.IsShutDown)
+            {
+                PythonSide.BeforeShutdown();
+                PythonEngine.Shutdown();
+            }
+        }
+        finally
+        {
+            if (MpiEnvironment.IsInitialized && !MpiEnvironment.IsFinalized && MpiEnvironment.OwnsInitialization)
+            {
+                Logger.LogDebug("finalizing MPI");
+                MpiEnvironment.Finalize();
+            }
+            if (_ownsLoggerFactory) LoggerFactory.Dispose();
+            lock (Gate) Volatile.Write(ref s_current, null);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    public override string ToString() => $"RankSession(rank {Rank} of {Size}, {MpiEnvironment.Abi}, Python {Python?.Version ?? "off"})";
+}
