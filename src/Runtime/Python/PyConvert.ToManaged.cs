@@ -60,6 +60,7 @@ internal static unsafe partial class PyConvert
             return target.IsValueType ? throw Mismatch(o, target, "None has no value of this type; use a nullable type") : null;
         if (target.IsEnum)
             return Enum.ToObject(target, ToManaged(o, Enum.GetUnderlyingType(target))!);
+        if (!target.IsPrimitive && PyConverters.TryToManaged(o, target, out object? custom)) return custom;
 
         switch (Type.GetTypeCode(target))
         {

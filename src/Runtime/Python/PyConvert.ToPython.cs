@@ -53,6 +53,7 @@ internal static unsafe partial class PyConvert
                     "share it as a numpy array without copying with PyArray.From(array).");
             case IEnumerable sequence when IsSet(sequence.GetType()): return FromSet(sequence);
             case IEnumerable sequence: return FromSequence(sequence);
+            case var _ when PyConverters.TryToPython(value, out nint custom): return custom;
             default:
                 throw new InvalidCastException(
                     $"Cannot convert .NET {value.GetType()} to Python. Supported: null, bool, integers, BigInteger, floating point, " +

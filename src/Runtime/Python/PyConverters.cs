@@ -1,0 +1,53 @@
+using System.Collections.Concurrent;
+
+namespace PyMpiBridge.Python;
+
+/// <summary>
+/// Conversions for .NET types the embedding does not know, registered by higher layers: the bridge registers
+/// <c>Comm</c> ↔ mpi4py communicator, so a C# function exported to Python can take a communicator parameter.
+/// Used by <see cref="PyObject.From(object?)"/>, <see cref="PyObject.As{T}"/> and exported-function arguments.
+/// </summary>
+public static class PyConverters
+{
+    private sealed record Converter(Func<PyObject, object?>? ToManaged, Func<object, PyObject>? ToPython);
+
+    private static readonly ConcurrentDictionary<Type, Converter> s_converters = new();
+    private static volatile bool s_any;
+
+    /// <summary>
+    /// Registers how <typeparamref name="T"/> crosses: <paramref name="toManaged"/> receives a borrowed view of the
+    /// Python object (do not dispose it; the GIL is held), <paramref name="toPython"/> returns a new reference.
+    /// </summary>
+    public static void Register<T>(Func<PyObject, T>? toManaged, Func<T, PyObject>? toPython) where T : class
+    {
+        s_converters[typeof(T)] = new Converter(
+            toManaged is null ? null : o => toManaged(o),
+            toPython is null ? null : v => toPython((T)v));
+        s_any = true;
+    }
+
+    internal static bool TryToManaged(nint o, Type target, out object? value)
+    {
+        value = null;
+        if (!s_any || !s_converters.TryGetValue(target, out var converter) || converter.ToManaged is null) return false;
+        using var borrowed = new BorrowedReference(o).ToPyObject();
+        value = converter.ToManaged(borrowed);
+        return true;
+    }
+
+    internal static bool TryToPython(object value, out nint handle)
+    {
+        handle = 0;
+        if (!s_any) return false;
+        for (Type? type = value.GetType(); type is not null; type = type.BaseType)
+        {
+            if (s_converters.TryGetValue(type, out var converter) && converter.ToPython is not null)
+            {
+                using var result = converter.ToPython(value);
+                handle = result.StealHandle();
+                return true;
+            }
+        }
+        return false;
+    }
+}
