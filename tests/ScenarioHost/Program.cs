@@ -21,6 +21,7 @@ public static class Program
         ErrorScenarios.Register(Add);
         EnvironmentScenarios.Register(Add);
         PingPongScenario.Register(Add);
+        BridgeScenarios.Register(Add);
 
         if (args.Length == 0 || !s_scenarios.TryGetValue(args[0], out var scenario))
         {

@@ -100,6 +100,30 @@ public sealed class RankSession : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
+    /// Exports a C# function to Python as <c>pympibridge.csharp.&lt;name&gt;</c>. Parameters convert by type:
+    /// <see cref="PyBuffer{T}"/> receives a numpy array without copying, <see cref="Comm"/> an mpi4py communicator
+    /// (the same handle), numbers, strings and containers as usual.
+    /// </summary>
+    public void Export(string name, Delegate function, string? doc = null)
+    {
+        RequirePython();
+        BridgeModule.Register(name, function, doc);
+    }
+
+    /// <summary>Exports every static method of <paramref name="type"/> marked [PythonExport]; returns how many.</summary>
+    public int ExportAll(Type type)
+    {
+        RequirePython();
+        return BridgeModule.RegisterAll(type);
+    }
+
+    private void RequirePython()
+    {
+        if (Python is null)
+            throw new InvalidOperationException("this rank session was started without Python (StartPython = false); nothing can be exported.");
+    }
+
+    /// <summary>
     /// Ends the whole job now: writes <paramref name="reason"/> with the rank to stderr and calls MPI_Abort on
     /// <see cref="World"/>, so no other rank is left waiting. Does not return.
     /// </summary>

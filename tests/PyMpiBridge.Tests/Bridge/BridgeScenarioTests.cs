@@ -1,0 +1,82 @@
+using PyMpiBridge.Launching;
+using PyMpiBridge.Tests.Mpi;
+
+namespace PyMpiBridge.Tests.Bridge;
+
+/// <summary>C# and Python sharing one MPI in every rank: same handles, derived communicators both ways.</summary>
+[TestFixture(1)]
+[TestFixture(3)]
+public class SharedCommunicatorTests(int ranks)
+{
+    private ScenarioRun _run = null!;
+
+    [OneTimeSetUp]
+    public async Task RunScenario() => _run = await ScenarioRun.GetAsync(MpiFlavor.OpenMpi, ranks, "bridge-session");
+
+    [Test] public void Job_ExitsCleanlyOnEveryRank() => _run.AssertSucceeded();
+    [Test] public void Mpi4py_IsConfiguredByHost_NotInitializingMpiItself() => _run.AssertOkOnEveryRank("mpi4py configured by host");
+    [Test] public void PympibridgeWorld_HasTheSameHandleAsCSharpWorld() => _run.AssertOkOnEveryRank("same world handle");
+    [Test] public void CommCreatedInCSharp_WorksInMpi4py() => _run.AssertOkOnEveryRank("csharp comm in python");
+    [Test] public void CommCreatedInMpi4py_WorksInCSharp() => _run.AssertOkOnEveryRank("python comm in csharp");
+    [Test] public void DisposingACSharpView_LeavesPythonsCommunicatorAlive() => _run.AssertOkOnEveryRank("view dispose leaves python comm alive");
+    [Test] public void Dup_OnOneSide_IsUsableOnTheOther() => _run.AssertOkOnEveryRank("dup across languages");
+    [Test] public void FromMpi4py_OfANonCommunicator_SaysWhatItGot() => _run.AssertOkOnEveryRank("non-comm rejected");
+}
+
+/// <summary>Arrays shared without copying and C# functions called from Python, inside one rank.</summary>
+[TestFixture(1)]
+[TestFixture(2)]
+public class InRankArrayTests(int ranks)
+{
+    private ScenarioRun _run = null!;
+
+    [OneTimeSetUp]
+    public async Task RunScenario() => _run = await ScenarioRun.GetAsync(MpiFlavor.OpenMpi, ranks, "bridge-arrays");
+
+    [Test] public void Job_ExitsCleanlyOnEveryRank() => _run.AssertSucceeded();
+    [Test] public void SharedArray_WritesFromEitherLanguage_AreVisibleInTheOther() => _run.AssertOkOnEveryRank("writes visible both ways");
+    [Test] public void ExportedFunction_TakesMpi4pyCommunicatorAsCSharpComm() => _run.AssertOkOnEveryRank("comm argument from python");
+    [Test] public void ExportedFunction_GivenWrongDtype_RaisesPythonErrorNamingBothTypes() => _run.AssertOkOnEveryRank("wrong dtype explained");
+    [Test] public void UnknownCSharpFunction_ErrorListsWhatIsExported() => _run.AssertOkOnEveryRank("unknown function explained");
+}
+
+/// <summary>C# ranks and Python ranks in one job: buffers and mpi4py-pickled objects, both directions.</summary>
+[TestFixture(2)]
+[TestFixture(4)]
+public class CrossLanguageMessageTests(int ranks)
+{
+    private ScenarioRun _run = null!;
+
+    [OneTimeSetUp]
+    public async Task RunScenario() => _run = await ScenarioRun.GetAsync(MpiFlavor.OpenMpi, ranks, "bridge-cross-rank");
+
+    [Test] public void Job_ExitsCleanlyOnEveryRank() => _run.AssertSucceeded();
+    [Test] public void CSharpSendOfSpan_IsReceivedByMpi4pyRecvIntoNdarray() => _run.AssertOkOnEveryRank("buffers csharp to python");
+    [Test] public void Mpi4pySendOfNdarray_IsReceivedByCSharpRecvIntoSpan() => _run.AssertOkOnEveryRank("buffers python to csharp");
+    [Test] public void CSharpSendObject_IsReceivedByMpi4pyLowercaseRecv() => _run.AssertOkOnEveryRank("objects csharp to python");
+    [Test] public void Mpi4pyLowercaseSend_IsReceivedByCSharpRecvObject() => _run.AssertOkOnEveryRank("objects python to csharp");
+    [Test] public void BcastObject_FromCSharpRoot_ReachesCSharpAndMpi4pyRanks() => _run.AssertOkOnEveryRank("bcast object");
+}
+
+/// <summary>Failure and threading rules of a rank session.</summary>
+public class RankSessionBehaviourTests
+{
+    [Test]
+    public async Task BlockingMpiCallFromCSharp_ReleasesTheGil_SoPythonThreadsRun()
+    {
+        var run = await ScenarioRun.GetAsync(MpiFlavor.OpenMpi, 2, "bridge-gil");
+        run.AssertSucceeded();
+        run.AssertOkOnEveryRank("python thread ran during csharp recv");
+    }
+
+    [Test]
+    public async Task UnhandledDotnetException_OnOneRank_AbortsEveryRankWithItsRankInTheTrace()
+    {
+        var run = await ScenarioRun.GetAsync(MpiFlavor.OpenMpi, 3, "bridge-unhandled");
+        Assert.That(run.Job.TimedOut, Is.False, run.Describe());
+        Assert.That(run.Job.ExitCode, Is.Not.EqualTo(0), run.Describe());
+        Assert.That(run.Job.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), run.Describe());
+        Assert.That(run.Job.Stderr, Does.Contain("[rank 1] System.InvalidOperationException: worker failed on purpose"));
+        Assert.That(run.Job.Stdout, Does.Not.Contain("unreachable"));
+    }
+}
