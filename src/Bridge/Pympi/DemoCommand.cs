@@ -1,12 +1,12 @@
-using System.Diagnostics;
 using PyMpiBridge.Launching;
 
 namespace PyMpiBridge.Tool;
 
 /// <summary>
-/// <c>pympi demo [--ranks N] [--mpich]</c>: launches the C# parameter-sweep example
-/// (examples/csharp/ParameterSweep) on 4 MPI ranks. No build step: the example is built with pympi
-/// (project reference). Output goes straight to the terminal; the job's exit code is ours.
+/// <c>pympi demo [--ranks N] [--sweep] [--mpich]</c>: the mixed C#/Python demo (examples/csharp/MixedDemo) on 4 MPI
+/// ranks; <c>--sweep</c> runs the C#-only parameter sweep (examples/csharp/ParameterSweep) instead. No build step:
+/// the examples are built with pympi (project references). Output goes straight to the terminal; the job's exit
+/// code is ours.
 /// </summary>
 public static class DemoCommand
 {
@@ -16,6 +16,7 @@ public static class DemoCommand
     {
         int ranks = 4;
         var flavor = MpiFlavor.OpenMpi;
+        string example = "MixedDemo";
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -27,40 +28,28 @@ public static class DemoCommand
                 case "--mpich":
                     flavor = MpiFlavor.Mpich;
                     break;
+                case "--sweep":
+                    example = "ParameterSweep";
+                    break;
                 default:
-                    throw new UsageException($"unknown demo option '{args[i]}'. Usage: pympi demo [--ranks N] [--mpich]");
+                    throw new UsageException($"unknown demo option '{args[i]}'. Usage: pympi demo [--ranks N] [--sweep] [--mpich]");
             }
         }
+        if (flavor == MpiFlavor.Mpich && example == "MixedDemo")
+            throw new UsageException("the mixed demo embeds Debian's mpi4py, which is built on Open MPI; use --mpich with --sweep.");
 
-        string dll = FindExample();
+        string dll = FindExample(example);
         var psi = MpiLauncher.CreateStartInfo(ranks, "dotnet", [dll], flavor,
             environment: new Dictionary<string, string> { ["TERM"] = "dumb" });
-        // The demo talks to the user directly: inherit the terminal instead of capturing.
-        psi.RedirectStandardOutput = false;
-        psi.RedirectStandardError = false;
-        psi.RedirectStandardInput = false;
         Console.WriteLine($"pympi demo: {psi.FileName} {string.Join(' ', psi.ArgumentList)}");
-
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {psi.FileName}");
-        using var timeout = new CancellationTokenSource(Timeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-            Console.Error.WriteLine($"pympi demo: the job did not finish within {Timeout.TotalSeconds:F0} s and was stopped.");
-            return 124;
-        }
-        if (process.ExitCode != 0)
-            Console.Error.WriteLine($"pympi demo: the MPI job failed with exit code {process.ExitCode}.");
-        return process.ExitCode;
+        int exitCode = await MpiLauncher.RunAttachedAsync(psi, Timeout);
+        if (exitCode != 0)
+            Console.Error.WriteLine($"pympi demo: the MPI job failed with exit code {exitCode}.");
+        return exitCode;
     }
 
     /// <summary>The built example, found under PYMPI_HOME (set by ./pympi) or above this tool's directory.</summary>
-    private static string FindExample()
+    private static string FindExample(string name)
     {
         var roots = new List<string>();
         if (Environment.GetEnvironmentVariable("PYMPI_HOME") is { Length: > 0 } home) roots.Add(home);
@@ -68,9 +57,9 @@ public static class DemoCommand
             if (File.Exists(Path.Combine(dir.FullName, "PyMpiBridge.sln"))) roots.Add(dir.FullName);
         foreach (string root in roots)
         {
-            string dll = Path.Combine(root, "artifacts", "bin", "ParameterSweep", "release", "ParameterSweep.dll");
+            string dll = Path.Combine(root, "artifacts", "bin", name, "release", name + ".dll");
             if (File.Exists(dll)) return dll;
         }
-        throw new UsageException("the demo program (ParameterSweep.dll) is not built; run 'make build' first.");
+        throw new UsageException($"the demo program ({name}.dll) is not built; run 'make build' first.");
     }
 }

@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using PyMpiBridge.Launching;
+using PyMpiBridge.Tests.Mpi;
+
+namespace PyMpiBridge.Tests.Bridge;
+
+/// <summary>The mixed-language examples run to completion and compute what they claim.</summary>
+public partial class ExampleTests
+{
+    private static string Built(string project) =>
+        Path.Combine(ScenarioRun.RepoRoot(), "artifacts", "bin", project, "release", project + ".dll");
+
+    private static Task<MpiJobResult> Launch(int ranks, params string[] args) =>
+        MpiLauncher.RunAsync(ranks, "dotnet", args, ScenarioRun.Timeout, MpiFlavor.OpenMpi, new Dictionary<string, string> { ["TERM"] = "dumb" });
+
+    private static string Describe(MpiJobResult job) => $"exit {job.ExitCode}\n{job.Stdout}\n{job.Stderr}";
+
+    [Test]
+    public async Task MixedDemo_OnFourRanks_SharesMemoryAndCommunicatorBetweenLanguages()
+    {
+        var job = await Launch(4, Built("MixedDemo"));
+        Assert.That(job.TimedOut, Is.False, Describe(job));
+        Assert.That(job.ExitCode, Is.EqualTo(0), Describe(job));
+        Assert.That(job.Stdout, Does.Contain("largest difference between numpy's peak and C#'s read of the same array: 0"), Describe(job));
+        Assert.That(job.Stdout, Does.Contain("total steps via C# Allreduce = 96,000, via mpi4py allreduce = 96,000"), Describe(job));
+        Assert.That(job.Stdout, Does.Contain("received 16 peaks from Python on rank 3").And.Contain("(matches its row above: True)"), Describe(job));
+        Assert.That(job.StdoutLines.Count(l => RankRow().IsMatch(l)), Is.EqualTo(4), Describe(job));
+    }
+
+    [TestCase(1)]
+    [TestCase(4)]
+    public async Task PythonDriverWithCSharpKernel_ConservesHeatOnAnyRankCount(int ranks)
+    {
+        string script = Path.Combine(ScenarioRun.RepoRoot(), "examples", "python", "heat_with_csharp_kernel.py");
+        int cellsPerRank = 400 / ranks;
+        var job = await Launch(ranks, Path.Combine(ScenarioRun.RepoRoot(), "artifacts", "bin", "Pympi", "release", "pympi.dll"),
+            "__rank", script, cellsPerRank.ToString(), "50");
+        Assert.That(job.ExitCode, Is.EqualTo(0), Describe(job));
+        Assert.That(job.Stdout, Does.Contain("heat conserved: 1000.000000 -> 1000.000000"), Describe(job));
+        // The same global problem gives the same answer whatever the decomposition.
+        Assert.That(job.Stdout, Does.Contain("sum of squares 56348.479009"), Describe(job));
+    }
+
+    [GeneratedRegex(@"^\s+[0-3]\s+16\s")]
+    private static partial Regex RankRow();
+}
