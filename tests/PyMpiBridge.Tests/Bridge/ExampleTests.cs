@@ -42,6 +42,30 @@ public partial class ExampleTests
         Assert.That(job.Stdout, Does.Contain("sum of squares 56348.479009"), Describe(job));
     }
 
+    [Test]
+    public async Task CSharpHost_RunsScipyStepOnSharedArraysEveryIteration()
+    {
+        var job = await Launch(2, Built("GrayScottHost"), "48", "400");
+        Assert.That(job.ExitCode, Is.EqualTo(0), Describe(job));
+        Assert.That(job.Stdout, Does.Contain("Laplacian by scipy.ndimage on C# arrays, reaction in C#"), Describe(job));
+        // Different feed rates give different patterns: the ranks really ran their own parameter.
+        var means = MeanV().Matches(job.Stdout).Select(m => m.Groups[1].Value).ToArray();
+        Assert.That(means, Has.Length.EqualTo(2).And.Unique, Describe(job));
+        Assert.That(job.Stderr, Does.Contain("[rank 1] info PyMpiBridge.Rank: step 400/400"), "progress is logged with the rank");
+    }
+
+    [Test]
+    public async Task NumbaVectorSum_DrivenFromCSharp_MatchesCSharpReductionAndClosedForm()
+    {
+        var job = await Launch(4, Built("NumbaVectorSum"), "1000000");
+        Assert.That(job.ExitCode, Is.EqualTo(0), Describe(job));
+        Assert.That(job.Stdout, Does.Contain("numba local sums + mpi4py allreduce: 499999500000"), Describe(job));
+        Assert.That(job.Stdout, Does.Contain("closed form n(n-1)/2:                499999500000"), Describe(job));
+    }
+
+    [GeneratedRegex(@"mean V ([0-9.]+)$", RegexOptions.Multiline)]
+    private static partial Regex MeanV();
+
     [GeneratedRegex(@"^\s+[0-3]\s+16\s")]
     private static partial Regex RankRow();
 }
