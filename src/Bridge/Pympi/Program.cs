@@ -19,6 +19,7 @@ public static class Program
                 "bench" => await BenchCommand.RunAsync(rest),
                 "demo" => await DemoCommand.RunAsync(rest),
                 "run" => await RunCommand.RunAsync(rest),
+                "info" => InfoCommand.Run(rest),
                 RunCommand.RankCommandName => RunCommand.RankMain(rest),
                 _ => UnknownCommand(command),
             };
@@ -53,7 +54,8 @@ public static class Program
           run -n N [--python PATH] [--mpi openmpi|mpich] [--timeout S] [--mpiexec-arg ARG]...
               (script.py | -m module | -c code) [args...]
                                         run an mpi4py program on N ranks under the .NET host
-          demo                          the multi-rank demo (4 ranks)
+          info [--python PATH]          MPI and Python found here, versions, and what to install
+          demo [--sweep]                the multi-rank demo (4 ranks, C# and Python)
           bench mpi|python|bridge|all [--json FILE]
                                         benchmarks against native C and the peers
         """;
