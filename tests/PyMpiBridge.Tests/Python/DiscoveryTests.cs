@@ -46,6 +46,7 @@ public class DiscoveryTests
     }
 
     [Test]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public void DefaultSearch_SkipsInterpretersWithoutNumpyAndExplainsWhy()
     {
         string? savedPath = Environment.GetEnvironmentVariable("PATH");
