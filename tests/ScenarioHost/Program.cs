@@ -23,6 +23,9 @@ public static class Program
         PingPongScenario.Register(Add);
         BridgeScenarios.Register(Add);
 
+        // Python process-lifetime scenarios run in a fresh process without MPI (exit modes, venv embedding).
+        if (args.Length > 0 && PythonScenarios.Run(args[0], args[1..]) is { } exitCode) return exitCode;
+
         if (args.Length == 0 || !s_scenarios.TryGetValue(args[0], out var scenario))
         {
             Console.Error.WriteLine($"usage: PyMpiBridge.ScenarioHost <scenario>; scenarios: {string.Join(", ", s_scenarios.Keys.Order())}");

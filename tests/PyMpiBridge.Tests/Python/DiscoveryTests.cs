@@ -45,31 +45,61 @@ public class DiscoveryTests
         finally { File.Delete(file); }
     }
 
-    [Test]
-    public void DefaultSearch_SkipsInterpretersWithoutNumpyAndExplainsWhy()
+    /// <summary>Runs discovery's default search with a fake "system" python and a PATH of our choice.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static T WithDefaults<T>(bool pathPythonHasNumpy, Func<T> locate)
     {
         string? savedPath = Environment.GetEnvironmentVariable("PATH");
         string? savedEnv = Environment.GetEnvironmentVariable(PythonOptions.PythonEnvironmentVariable);
         string dir = Directory.CreateTempSubdirectory("pympi-fake-python").FullName;
         try
         {
-            // A python3 first on PATH that cannot import numpy (like the pyenv one on these machines).
-            string fake = Path.Combine(dir, "python3");
-            File.WriteAllText(fake, "#!/bin/sh\nexec /usr/bin/python3 -S -I \"$@\"\n");
-            File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.UserWrite);
-            Environment.SetEnvironmentVariable("PATH", dir + ":" + savedPath);
+            // An interpreter that cannot import numpy (like the pyenv python3 first on PATH on these machines).
+            string noNumpy = Path.Combine(dir, "python-without-numpy");
+            File.WriteAllText(noNumpy, "#!/bin/sh\nexec /usr/bin/python3 -S -I \"$@\"\n");
+            File.SetUnixFileMode(noNumpy, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.UserWrite);
+            string bin = Directory.CreateDirectory(Path.Combine(dir, "bin")).FullName;
+            if (pathPythonHasNumpy) File.CreateSymbolicLink(Path.Combine(bin, "python3"), "/usr/bin/python3");
+            else
+            {
+                File.Copy(noNumpy, Path.Combine(bin, "python3"));
+                File.SetUnixFileMode(Path.Combine(bin, "python3"), UnixFileMode.UserRead | UnixFileMode.UserExecute);
+            }
+            PythonDiscovery.SystemPythonPath = noNumpy;
+            Environment.SetEnvironmentVariable("PATH", bin + ":" + savedPath);
             Environment.SetEnvironmentVariable(PythonOptions.PythonEnvironmentVariable, null);
-            var interpreter = PythonDiscovery.Locate();
-            Assert.That(interpreter.Executable, Is.EqualTo("/usr/bin/python3"));
-            Assert.That(interpreter.Source, Is.EqualTo("default"));
-            Assert.That(interpreter.NumpyVersion, Is.Not.Null);
+            return locate();
         }
         finally
         {
+            PythonDiscovery.SystemPythonPath = PythonDiscovery.SystemPython;
             Environment.SetEnvironmentVariable("PATH", savedPath);
             Environment.SetEnvironmentVariable(PythonOptions.PythonEnvironmentVariable, savedEnv);
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [Test]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void DefaultSearch_SkipsAnInterpreterWithoutNumpyAndSaysWhy()
+    {
+        var interpreter = WithDefaults(pathPythonHasNumpy: true, () => PythonDiscovery.Locate());
+        Assert.That(interpreter.Source, Is.EqualTo("first python3 on PATH"));
+        Assert.That(interpreter.NumpyVersion, Is.Not.Null);
+        Assert.That(interpreter.Candidates, Has.Count.EqualTo(2));
+        Assert.That(interpreter.Candidates[0].RejectedBecause, Does.Contain("cannot import numpy").And.Contain("ModuleNotFoundError"));
+        Assert.That(interpreter.Candidates[1].RejectedBecause, Is.Null);
+    }
+
+    [Test]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void DefaultSearch_WhenNothingFits_ListsEveryCandidateWithItsReason()
+    {
+        var e = WithDefaults(pathPythonHasNumpy: false, () => Assert.Throws<PythonNotFoundException>(() => PythonDiscovery.Locate()))!;
+        Assert.That(e.Candidates, Has.Count.EqualTo(2));
+        Assert.That(e.Candidates.Select(c => c.Source), Is.EqualTo(new[] { "default", "first python3 on PATH" }));
+        Assert.That(e.Candidates, Has.All.Matches<PythonCandidate>(c => c.RejectedBecause!.Contains("cannot import numpy")));
+        Assert.That(e.Message, Does.Contain("python-without-numpy").And.Contain("apt-get install"));
     }
 
     [Test]

@@ -38,35 +38,35 @@ internal sealed record ElementType(Type Type, string Format, string DTypeName, i
     public string Describe() => $"{DTypeName} ({Type.Name})";
 
     /// <summary>
-    /// Reads a buffer format string: accepts native/little-endian prefixes ('@', '=', '<'), rejects big-endian,
-    /// structured and other non-numeric formats with a reason.
+    /// Reads a buffer format string (as C bytes, no allocation on success): accepts native/little-endian prefixes
+    /// ('@', '=', '<'); big-endian, structured and other non-numeric formats return null and a reason.
     /// </summary>
-    public static ElementType? FromFormat(string? format, long itemSize, out string description)
+    public static ElementType? FromFormat(ReadOnlySpan<byte> format, long itemSize, out string? problem)
     {
-        string f = format ?? "B"; // NULL format means unsigned bytes
-        description = $"format '{f}', {itemSize}-byte items";
-        if (f.Length > 0 && f[0] is '>' or '!')
+        problem = null;
+        ReadOnlySpan<byte> f = format.IsEmpty ? "B"u8 : format; // a NULL format means unsigned bytes
+        if (f[0] is (byte)'>' or (byte)'!')
         {
-            description = $"big-endian data (format '{f}'); convert with a.astype(a.dtype.newbyteorder('='))";
+            problem = $"big-endian data (format '{System.Text.Encoding.ASCII.GetString(format)}'); convert with a.astype(a.dtype.newbyteorder('='))";
             return null;
         }
-        if (f.Length > 0 && f[0] is '@' or '=' or '<') f = f[1..];
-        char kind = f switch
+        if (f[0] is (byte)'@' or (byte)'=' or (byte)'<') f = f[1..];
+        char kind = f.Length switch
         {
-            "b" or "h" or "i" or "l" or "q" or "n" => 'i',
-            "B" or "H" or "I" or "L" or "Q" or "N" => 'u',
-            "e" or "f" or "d" => 'f',
-            "Zf" or "Zd" => 'c',
-            "?" => 'b',
+            1 => (char)f[0] switch
+            {
+                'b' or 'h' or 'i' or 'l' or 'q' or 'n' => 'i',
+                'B' or 'H' or 'I' or 'L' or 'Q' or 'N' => 'u',
+                'e' or 'f' or 'd' => 'f',
+                '?' => 'b',
+                _ => '\0',
+            },
+            2 when f[0] == (byte)'Z' && f[1] is (byte)'f' or (byte)'d' => 'c',
             _ => '\0',
         };
         foreach (var e in All)
-            if (e.Kind == kind && e.Size == itemSize)
-            {
-                description = e.DTypeName;
-                return e;
-            }
-        description = $"an unsupported element type ({description})";
+            if (e.Kind == kind && e.Size == itemSize) return e;
+        problem = $"an unsupported element type (format '{System.Text.Encoding.ASCII.GetString(format)}', {itemSize}-byte items)";
         return null;
     }
 }

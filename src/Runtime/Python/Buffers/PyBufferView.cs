@@ -13,7 +13,8 @@ internal sealed unsafe class PyBufferView : IDisposable
     private Py_buffer* _view;
 
     public ElementType? Element { get; }
-    public string ElementDescription { get; }
+    public string ElementDescription => Element?.DTypeName ?? _formatProblem!;
+    private readonly string? _formatProblem;
     public long[] Shape { get; }
     public long[] Strides { get; }
     public bool IsReadOnly { get; }
@@ -28,7 +29,7 @@ internal sealed unsafe class PyBufferView : IDisposable
     /// <summary>Gets a strided, formatted view; <paramref name="requested"/> only names the target in errors.</summary>
     public static PyBufferView Acquire(nint o, bool writable, Type requested)
     {
-        string typeName = PythonException.QualifiedTypeName(CPython.Py_TYPE(o));
+        string typeName = TypeName(o);
         if (!Supports(o))
             throw new InvalidCastException(
                 $"Cannot view Python {typeName} as {requested}: it does not support the buffer protocol; pass a numpy array, bytes, bytearray or memoryview.");
@@ -46,6 +47,12 @@ internal sealed unsafe class PyBufferView : IDisposable
         return new PyBufferView(view, typeName);
     }
 
+    /// <summary>
+    /// The C type name (<c>tp_name</c>, e.g. "numpy.ndarray"): read from the type object without calling Python,
+    /// so naming the exporter costs nothing on the fast path. <c>tp_name</c> follows PyObject_VAR_HEAD (offset 24).
+    /// </summary>
+    private static string TypeName(nint o) => Marshal.PtrToStringUTF8(*(nint*)(CPython.Py_TYPE(o) + 24)) ?? "?";
+
     private PyBufferView(Py_buffer* view, string exporterType)
     {
         _view = view;
@@ -53,9 +60,8 @@ internal sealed unsafe class PyBufferView : IDisposable
         ItemSize = checked((int)view->itemsize);
         ByteLength = view->len;
         IsReadOnly = view->@readonly != 0;
-        string? format = view->format == 0 ? null : Marshal.PtrToStringUTF8(view->format);
-        Element = ElementType.FromFormat(format, ItemSize, out string description);
-        ElementDescription = description;
+        var format = view->format == 0 ? default : MemoryMarshal.CreateReadOnlySpanFromNullTerminated((byte*)view->format);
+        Element = ElementType.FromFormat(format, ItemSize, out _formatProblem);
 
         int ndim = view->ndim;
         if (view->shape == 0)
@@ -71,7 +77,18 @@ internal sealed unsafe class PyBufferView : IDisposable
         long count = 1;
         foreach (long n in Shape) count *= n;
         ItemCount = count;
-        IsCContiguous = count == 0 || Strides.AsSpan().SequenceEqual(CStrides(Shape, ItemSize));
+        IsCContiguous = count == 0 || IsCOrder(Shape, Strides, ItemSize);
+    }
+
+    private static bool IsCOrder(long[] shape, long[] strides, long itemSize)
+    {
+        long expected = itemSize;
+        for (int i = shape.Length - 1; i >= 0; i--)
+        {
+            if (shape[i] != 1 && strides[i] != expected) return false;
+            expected *= shape[i];
+        }
+        return true;
     }
 
     ~PyBufferView() => Release();

@@ -92,20 +92,3 @@ public readonly unsafe ref struct PyArguments
     public T GetKeyword<T>(string name, T defaultValue)
         => TryGetKeyword(name, out var value) ? (T)PyConvert.ToManaged(value.Address, typeof(T))! : defaultValue;
 }
-
-/// <summary>Wrong number or names of arguments in a call from Python (raised there as TypeError).</summary>
-public sealed class ArgumentCountException(string message) : ArgumentException(message);
-
-/// <summary>A function Python can call: receives the arguments, returns the result (null for None; ownership passes to Python).</summary>
-public delegate PyObject? PyFunction(PyArguments args);
-
-/// <summary>Marks a static method to be exported to Python by <see cref="BridgeModule.RegisterAll(Type)"/>.</summary>
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class PythonExportAttribute(string? name = null) : Attribute
-{
-    /// <summary>The Python name (default: the method name in snake_case).</summary>
-    public string? Name { get; } = name;
-
-    /// <summary>The function's <c>__doc__</c>.</summary>
-    public string? Doc { get; init; }
-}

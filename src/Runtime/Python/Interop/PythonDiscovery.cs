@@ -16,6 +16,9 @@ public static class PythonDiscovery
     /// <summary>The distribution's interpreter, tried first among the defaults.</summary>
     public const string SystemPython = "/usr/bin/python3";
 
+    /// <summary>The first default candidate; tests point it at a fake interpreter.</summary>
+    internal static string SystemPythonPath { get; set; } = SystemPython;
+
     /// <summary>Finds the interpreter; throws <see cref="PythonNotFoundException"/> listing every candidate tried.</summary>
     public static PythonInterpreter Locate(PythonOptions? options = null)
     {
@@ -29,7 +32,7 @@ public static class PythonDiscovery
         if (!string.IsNullOrWhiteSpace(fromEnvironment))
             return Explicit(fromEnvironment, $"environment variable {PythonOptions.PythonEnvironmentVariable}", options, tried);
 
-        var defaults = new List<(string Path, string Source)> { (SystemPython, "default") };
+        var defaults = new List<(string Path, string Source)> { (SystemPythonPath, "default") };
         string? onPath = FindOnPath("python3");
         if (onPath is not null) defaults.Add((onPath, "first python3 on PATH"));
         else tried.Add(new PythonCandidate("python3", "PATH", "no python3 found on PATH"));
@@ -37,7 +40,12 @@ public static class PythonDiscovery
         var seen = new HashSet<string>();
         foreach (var (path, source) in defaults)
         {
-            if (!seen.Add(Canonical(path))) continue;
+            string canonical = Canonical(path);
+            if (!seen.Add(canonical))
+            {
+                tried.Add(new PythonCandidate(path, source, $"same interpreter as one already tried ({canonical})"));
+                continue;
+            }
             var (info, rejection) = Probe(path, source, options.ProbeTimeout);
             if (info is not null && info.NumpyVersion is null)
                 rejection = $"cannot import numpy ({info.NumpyError}); install python3-numpy for it or choose another interpreter";

@@ -15,6 +15,7 @@ public static unsafe class PythonEngine
     private static int _state;
     private static readonly Lock Gate = new();
     private static ILogger? _logger;
+    private static int _initializingThread;
 
     /// <summary>The embedded interpreter: which one, why it was chosen, where its parts are. Null before initialization.</summary>
     public static PythonInterpreter? Interpreter { get; private set; }
@@ -56,7 +57,11 @@ public static unsafe class PythonEngine
                 LoadApi();
                 adopted = CPython.Py_IsInitialized() != 0; // someone loaded this very library privately and started it
                 if (adopted) interpreter = interpreter with { Adopted = true, Reason = interpreter.Reason + "; already initialized in this process, adopted" };
-                else StartInterpreter(interpreter);
+                else
+                {
+                    StartInterpreter(interpreter);
+                    _initializingThread = Environment.CurrentManagedThreadId; // Python's main thread
+                }
             }
 
             // Set-up that needs the GIL: path fix-ups, our builtin module, the buffer exporter type.
@@ -93,9 +98,12 @@ public static unsafe class PythonEngine
     public static GilScope AcquireGil() => GilState.Acquire();
 
     /// <summary>
-    /// Finalizes the interpreter once, at process end: waits (up to 10 s) for other threads to leave their GIL
-    /// scopes, runs Python's atexit handlers and flushes its streams. Afterwards every use of Python throws
-    /// <see cref="InvalidOperationException"/>. Does not finalize an interpreter we adopted. Call it outside any GIL scope.
+    /// Ends Python for this process, once: waits (up to 10 s) for other threads to leave their GIL scopes, then — on the
+    /// thread that initialized Python — finalizes it (<c>Py_FinalizeEx</c>: non-daemon threads joined, atexit handlers
+    /// run, streams flushed). From any other thread (e.g. at process exit, which .NET runs on its finalizer thread) it does
+    /// the same user-visible work without tearing the interpreter down, because <c>Py_FinalizeEx</c> off Python's main
+    /// thread hangs. Afterwards every use of Python throws <see cref="InvalidOperationException"/>; it is never
+    /// re-initialized. Does nothing to an interpreter we adopted. Call it outside any GIL scope.
     /// </summary>
     public static void Shutdown()
     {
@@ -116,15 +124,28 @@ public static unsafe class PythonEngine
                 Volatile.Write(ref _state, ShutDown);
                 return;
             }
-            unsafe
+            int gilState = CPython.PyGILState_Ensure();
+            PendingReleases.Drain();
+            if (Environment.CurrentManagedThreadId == _initializingThread)
             {
-                CPython.PyGILState_Ensure();
-                PendingReleases.Drain();
                 int status = CPython.Py_FinalizeEx();
                 if (status != 0) _logger?.LogWarning("Py_FinalizeEx reported an error while flushing buffered data ({Status})", status);
+                _logger?.LogDebug("Python finalized");
+            }
+            else
+            {
+                // Py_FinalizeEx off Python's main thread waits forever for that thread's state lock (threading._shutdown,
+                // bpo-1596321) — and at process exit we run on the .NET finalizer thread. Do what an interpreter exit
+                // means to the user instead (join non-daemon threads, run atexit handlers, flush streams) and leave the
+                // teardown to the operating system: no module teardown under .NET threads, no crash, no hang.
+                GilState.Depth = 1;
+                try { Py.Exec(SoftShutdown); }
+                catch (Exception e) { _logger?.LogWarning(e, "Python exit handlers failed"); }
+                finally { GilState.Depth = 0; }
+                CPython.PyGILState_Release(gilState);
+                _logger?.LogDebug("Python exit handlers ran; interpreter left to the operating system");
             }
             Volatile.Write(ref _state, ShutDown);
-            _logger?.LogDebug("Python finalized");
         }
     }
 
@@ -212,6 +233,26 @@ public static unsafe class PythonEngine
         using (var json = PyObject.From(JsonSerializer.Serialize(config))) globals["CONFIG"] = json;
         Py.Exec(SysFixUp, globals);
     }
+
+    /// <summary>What interpreter exit does for the user, without tearing the interpreter down.</summary>
+    private const string SoftShutdown = """
+        import sys
+        threading = sys.modules.get('threading')
+        if threading is not None:
+            me, main = threading.current_thread(), threading.main_thread()
+            for t in threading.enumerate():
+                if t is not me and t is not main and not t.daemon:
+                    t.join()
+        try:
+            import atexit
+            atexit._run_exitfuncs()
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:
+                    pass
+        """;
 
     /// <summary>
     /// Makes the embedded interpreter look like the probed one: sys.executable (so subprocess/multiprocessing start
