@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace PyMpiBridge.Tool.Bench;
 
@@ -7,14 +8,18 @@ namespace PyMpiBridge.Tool.Bench;
 /// stdout line. Other lines (launcher chatter) are ignored; a malformed record is an error, because
 /// a silently dropped measurement would make the table lie.
 /// </summary>
-internal static class BenchRecordLines
+internal static partial class BenchRecordLines
 {
+    [GeneratedRegex(@"\x1B(?:\[[0-?]*[ -/]*[@-~]|[0-Z\\-_])")]
+    private static partial Regex AnsiEscape();
+
     public static IReadOnlyList<BenchRecord> Parse(IEnumerable<string> lines, string expectedImpl)
     {
         var records = new List<BenchRecord>();
         foreach (string raw in lines)
         {
-            string line = raw.Trim();
+            // Terminal control sequences can precede a record when a rank's stdout is a pty.
+            string line = AnsiEscape().Replace(raw, "").Trim();
             if (!line.StartsWith('{')) continue;
             BenchRecord? r;
             try { r = JsonSerializer.Deserialize<BenchRecord>(line); }

@@ -14,6 +14,12 @@ public sealed class MpiBenchSuite : IBenchSuite
     private const int Ranks = 2;
     private const string Python = "/usr/bin/python3";
 
+    /// <summary>
+    /// Open MPI gives ranks a pseudo-terminal as stdout, and with a real TERM the .NET console then
+    /// writes terminal set-up sequences in front of the first record. A dumb terminal has none.
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, string> LaunchEnvironment = new Dictionary<string, string> { ["TERM"] = "dumb" };
+
     public string BaselineImpl => "c";
 
     public async Task<IReadOnlyList<BenchRecord>> RunAsync(IReadOnlyList<string> args)
@@ -100,7 +106,7 @@ public sealed class MpiBenchSuite : IBenchSuite
     private static async Task<(IReadOnlyList<BenchRecord>, TimeSpan)> RunOnceAsync(Launch launch, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
-        var result = await MpiLauncher.RunAsync(Ranks, launch.Program, launch.Arguments, timeout);
+        var result = await MpiLauncher.RunAsync(Ranks, launch.Program, launch.Arguments, timeout, environment: LaunchEnvironment);
         if (result.TimedOut)
             throw new BenchLaunchException($"did not finish within {timeout.TotalSeconds:F0} s and was killed (raise --timeout if the machine is busy).\n{Tail(result.Stderr)}");
         if (result.ExitCode != 0)
