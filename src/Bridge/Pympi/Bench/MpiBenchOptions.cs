@@ -11,9 +11,8 @@ internal sealed record MpiBenchOptions(IReadOnlyList<string> Impls, int Rounds, 
     public static readonly IReadOnlyList<string> AllImpls = ["c", "csharp", "mpi4py"];
 
     /// <summary>
-    /// Defaults: every implementation, 3 interleaved rounds of 7 timed repeats each. Each program
-    /// reports its best repeat and the suite keeps the best round, so a burst of noise on the shared
-    /// 2-core machine has to hit all 21 repeats to move a number.
+    /// Defaults: every implementation, 3 interleaved rounds (odd, for a median) of 7 timed repeats each.
+    /// Each program reports its best repeat; the suite reports the median round.
     /// </summary>
     public static MpiBenchOptions Default => new(AllImpls, Rounds: 3, Repeats: 7, Timeout: TimeSpan.FromSeconds(180));
 
