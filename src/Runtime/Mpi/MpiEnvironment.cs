@@ -1,0 +1,200 @@
+using System.Text;
+using PyMpiBridge.Mpi.Interop;
+
+namespace PyMpiBridge.Mpi;
+
+/// <summary>
+/// Process-wide MPI state: loading the library, Init/Finalize, timers, version information.
+/// Init is idempotent; when MPI was already initialized by someone else (e.g. mpi4py) we adopt it and
+/// leave finalizing to them. Started without mpiexec, the process is a 1-rank world (singleton).
+/// </summary>
+public static unsafe class MpiEnvironment
+{
+    /// <summary>MPI_UNDEFINED (the same value in both ABIs): Split color for "no new communicator", Group.Rank for non-members.</summary>
+    public const int Undefined = -32766;
+
+    private static readonly Lock s_lock = new();
+    private static volatile bool s_initialized;
+    // Read on every communicator operation; plain static field on purpose (one load on the hot path).
+    internal static bool s_finalized;
+    private static bool s_ownsInitialization;
+    private static ThreadLevel s_provided;
+    private static Comm? s_world, s_self;
+
+    /// <summary>
+    /// Initializes MPI (<c>MPI_Init_thread</c>) asking for <paramref name="required"/>, or adopts an MPI that is
+    /// already initialized. Sets MPI_ERRORS_RETURN on World and Self. Returns the thread level provided.
+    /// </summary>
+    /// <exception cref="DllNotFoundException">No MPI library could be loaded (the message says what was tried and what to install).</exception>
+    /// <exception cref="InvalidOperationException">MPI was finalized earlier in this process.</exception>
+    public static ThreadLevel Init(ThreadLevel required = ThreadLevel.Multiple)
+    {
+        lock (s_lock)
+        {
+            if (s_initialized) return s_provided;
+            if (s_finalized) throw FinalizedError();
+            var abi = MpiLibrary.Load();
+
+            int flag = 0;
+            MpiError.Check(MpiNative.Finalized(&flag), "MPI_Finalized");
+            if (flag != 0) throw FinalizedError();
+            MpiError.Check(MpiNative.Initialized(&flag), "MPI_Initialized");
+            int provided = 0;
+            if (flag != 0)
+            {
+                MpiError.Check(MpiNative.Query_thread(&provided), "MPI_Query_thread");
+                s_ownsInitialization = false;
+            }
+            else
+            {
+                int rc = MpiNative.Init_thread(null, null, (int)required, &provided);
+                if (rc != 0) throw new InvalidOperationException($"MPI_Init_thread failed with code {rc} ({MpiLibrary.LibraryPath}). Check the launcher matches the library (mpiexec for Open MPI, mpiexec.mpich for MPICH).");
+                s_ownsInitialization = true;
+            }
+            s_provided = (ThreadLevel)provided;
+            s_world = Comm.CreatePredefined(abi.CommWorld, "World");
+            s_self = Comm.CreatePredefined(abi.CommSelf, "Self");
+            s_initialized = true;
+            return s_provided;
+        }
+    }
+
+    /// <summary>True between a successful <see cref="Init"/> (or adoption) and <see cref="Finalize"/>.</summary>
+    public static bool IsInitialized => s_initialized;
+
+    /// <summary>True after <see cref="Finalize"/>; MPI cannot be initialized again in this process.</summary>
+    public static bool IsFinalized => s_finalized;
+
+    /// <summary>True when <see cref="Init"/> called MPI_Init_thread (so <see cref="Finalize"/> will finalize).</summary>
+    public static bool OwnsInitialization => s_ownsInitialization;
+
+    /// <summary>The thread support level MPI provided.</summary>
+    public static ThreadLevel ProvidedThreadLevel
+    {
+        get
+        {
+            RequireInitialized();
+            return s_provided;
+        }
+    }
+
+    /// <summary>
+    /// Finalizes MPI if we initialized it (an adopted MPI is left to its owner). Stops the request poller,
+    /// then every communicator becomes unusable. Collective over World. Safe to call twice.
+    /// </summary>
+#pragma warning disable CS0465 // the MPI name; a static class has no destructor to confuse it with
+    public static void Finalize()
+#pragma warning restore CS0465
+    {
+        lock (s_lock)
+        {
+            if (!s_initialized) return;
+            RequestPoller.Shutdown();
+            s_initialized = false;
+            s_finalized = true;
+            if (s_ownsInitialization)
+            {
+                var region = BlockingRegion.Enter();
+                int rc = MpiNative.Finalize();
+                region.Exit();
+                MpiError.Check(rc, "MPI_Finalize");
+            }
+        }
+    }
+
+    /// <summary>Terminates every process of the job with <paramref name="errorCode"/> (<c>MPI_Abort</c> on World). Does not return.</summary>
+    public static void Abort(int errorCode = 1)
+    {
+        if (s_initialized && !s_finalized)
+        {
+            Console.Out.Flush();
+            Console.Error.Flush();
+            MpiNative.Abort(MpiLibrary.Abi.CommWorld, errorCode);
+        }
+        // MPI_Abort should not return; if it does (or MPI is not running) end this process anyway.
+        Environment.Exit(errorCode);
+    }
+
+    /// <summary>Seconds since an arbitrary time in the past (<c>MPI_Wtime</c>).</summary>
+    public static double Wtime() => MpiNative.Wtime != null ? MpiNative.Wtime() : LoadThen(() => MpiNative.Wtime());
+
+    /// <summary>Resolution of <see cref="Wtime"/> in seconds (<c>MPI_Wtick</c>).</summary>
+    public static double Wtick() => MpiNative.Wtick != null ? MpiNative.Wtick() : LoadThen(() => MpiNative.Wtick());
+
+    /// <summary>Name of this processor/host (<c>MPI_Get_processor_name</c>).</summary>
+    public static string ProcessorName
+    {
+        get
+        {
+            RequireInitialized();
+            int max = MpiLibrary.Abi.MaxProcessorName;
+            byte* buffer = stackalloc byte[max + 1];
+            int length = 0;
+            MpiError.Check(MpiNative.Get_processor_name(buffer, &length), "MPI_Get_processor_name");
+            return Encoding.UTF8.GetString(buffer, Math.Clamp(length, 0, max));
+        }
+    }
+
+    /// <summary>The library's version text (<c>MPI_Get_library_version</c>); loads the library, works before Init.</summary>
+    public static string LibraryVersion
+    {
+        get
+        {
+            MpiLibrary.Load();
+            return MpiLibrary.LibraryVersion;
+        }
+    }
+
+    /// <summary>The file name the library was loaded from (e.g. libmpi.so.40); loads it if needed.</summary>
+    public static string LibraryPath
+    {
+        get
+        {
+            MpiLibrary.Load();
+            return MpiLibrary.LibraryPath;
+        }
+    }
+
+    /// <summary>The loaded library's ABI; loads it if needed.</summary>
+    public static MpiAbi Abi => MpiLibrary.Abi.Kind;
+
+    /// <summary>The MPI standard version the library implements (<c>MPI_Get_version</c>).</summary>
+    public static Version Version
+    {
+        get
+        {
+            MpiLibrary.Load();
+            int major = 0, minor = 0;
+            MpiError.Check(MpiNative.Get_version(&major, &minor), "MPI_Get_version");
+            return new Version(major, minor);
+        }
+    }
+
+    internal static Comm RequireWorld()
+    {
+        RequireInitialized();
+        return s_world!;
+    }
+
+    internal static Comm RequireSelf()
+    {
+        RequireInitialized();
+        return s_self!;
+    }
+
+    internal static void RequireInitialized()
+    {
+        if (s_initialized) return;
+        if (s_finalized) throw FinalizedError();
+        throw new InvalidOperationException("MPI is not initialized: call MpiEnvironment.Init() first (once per process, before any communicator is used).");
+    }
+
+    private static InvalidOperationException FinalizedError() =>
+        new("MPI has already been finalized in this process and cannot be initialized or used again. Call MpiEnvironment.Finalize() only at the very end.");
+
+    private static double LoadThen(Func<double> f)
+    {
+        MpiLibrary.Load();
+        return f();
+    }
+}
