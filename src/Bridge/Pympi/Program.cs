@@ -18,6 +18,7 @@ public static class Program
             {
                 "bench" => await BenchCommand.RunAsync(rest),
                 "demo" => await DemoCommand.RunAsync(rest),
+                "bench-worker" => BenchWorkerCommand.Run(rest), // hidden: run by `bench` inside each MPI rank
                 _ => UnknownCommand(command),
             };
         }
