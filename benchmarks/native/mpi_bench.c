@@ -4,6 +4,9 @@
  * METHODOLOGY (identical in mpi_bench.c, mpi4py_bench.py and MpiBenchWorker.cs;
  * see benchmarks/README.md). Any change here must be made in all three.
  *   - Exactly 2 ranks. Buffers are allocated once per size and touched before timing.
+ *   - MPI thread level: MPI_THREAD_MULTIPLE by default (`--thread-level single|multiple`), the level
+ *     our bridge and mpi4py run at. Open MPI takes locks on its fast paths at MULTIPLE, so comparing a
+ *     SINGLE baseline with a MULTIPLE binding would measure Open MPI's locking, not the binding.
  *   - iterations(size) = clamp(2^27 / size, 10, 10000): many for small messages, few for 16 MiB.
  *   - warm-up: max(2, iterations / 10) untimed iterations before the first repeat.
  *   - repeats: R (default 9, `--repeats R`); each repeat starts with MPI_Barrier, then times
@@ -122,14 +125,19 @@ static void bench_allreduce(int rank, int nranks, long size, int repeats)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    int rank, nranks, repeats = 9;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    int required = MPI_THREAD_MULTIPLE, repeats = 9;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc) repeats = atoi(argv[++i]);
-        else { if (rank == 0) fprintf(stderr, "usage: mpi_bench [--repeats R]\n"); MPI_Abort(MPI_COMM_WORLD, 2); }
+        else if (strcmp(argv[i], "--thread-level") == 0 && i + 1 < argc && strcmp(argv[i + 1], "single") == 0) { required = MPI_THREAD_SINGLE; i++; }
+        else if (strcmp(argv[i], "--thread-level") == 0 && i + 1 < argc && strcmp(argv[i + 1], "multiple") == 0) { required = MPI_THREAD_MULTIPLE; i++; }
+        else { fprintf(stderr, "usage: mpi_bench [--repeats R] [--thread-level single|multiple]\n"); return 2; }
     }
+    int provided, rank, nranks;
+    MPI_Init_thread(&argc, &argv, required, &provided);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    if (provided < required && rank == 0)
+        fprintf(stderr, "mpi_bench: asked for thread level %d, MPI provides only %d\n", required, provided);
     if (nranks != 2) {
         if (rank == 0) fprintf(stderr, "mpi_bench: run on exactly 2 ranks (mpiexec -n 2), not %d\n", nranks);
         MPI_Abort(MPI_COMM_WORLD, 2);

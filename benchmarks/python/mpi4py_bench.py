@@ -3,6 +3,9 @@
 METHODOLOGY (identical in mpi_bench.c, mpi4py_bench.py and MpiBenchWorker.cs;
 see benchmarks/README.md). Any change here must be made in all three.
   - Exactly 2 ranks. Buffers are allocated once per size and touched before timing.
+  - MPI thread level: MPI_THREAD_MULTIPLE by default (`--thread-level single|multiple`), the level
+    our bridge and mpi4py run at. Open MPI takes locks on its fast paths at MULTIPLE, so comparing a
+    SINGLE baseline with a MULTIPLE binding would measure Open MPI's locking, not the binding.
   - iterations(size) = clamp(2**27 // size, 10, 10000): many for small messages, few for 16 MiB.
   - warm-up: max(2, iterations // 10) untimed iterations before the first repeat.
   - repeats: R (default 9, `--repeats R`); each repeat starts with Barrier, then times
@@ -21,14 +24,15 @@ see benchmarks/README.md). Any change here must be made in all three.
 
 Uses the uppercase buffer API (Send/Recv/Allreduce) with explicit [buffer, MPI type] pairs,
 which is the fast path mpi4py users are told to use for numpy data.
-Run: mpiexec -n 2 /usr/bin/python3 benchmarks/python/mpi4py_bench.py [--repeats R]
+Run: mpiexec -n 2 /usr/bin/python3 benchmarks/python/mpi4py_bench.py [--repeats R] [--thread-level single|multiple]
 """
 import argparse
 import json
 import sys
 
 import numpy as np
-from mpi4py import MPI
+
+MPI = None  # mpi4py.MPI, imported in main() once the thread level is set (importing it initializes MPI)
 
 TAG = 1
 PINGPONG_SIZES = [8, 1 << 10, 64 << 10, 1 << 20, 16 << 20]
@@ -114,7 +118,12 @@ def bench_allreduce(comm, rank, nranks, size, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--thread-level", choices=["single", "multiple"], default="multiple")
     args = parser.parse_args()
+    global MPI
+    import mpi4py
+    mpi4py.rc.thread_level = args.thread_level
+    from mpi4py import MPI
     comm = MPI.COMM_WORLD
     rank, nranks = comm.Get_rank(), comm.Get_size()
     if nranks != 2:

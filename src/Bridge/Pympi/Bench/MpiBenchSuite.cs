@@ -39,6 +39,7 @@ public sealed class MpiBenchSuite : IBenchSuite
             }
         }
 
+        Console.WriteLine($"bench mpi: {Ranks} ranks, MPI thread level {options.ThreadLevel}, {options.Rounds} rounds x {options.Repeats} repeats (median round of best repeats)");
         var measured = new List<BenchRecord>();
         for (int round = 0; round < options.Rounds; round++)
         {
@@ -80,7 +81,7 @@ public sealed class MpiBenchSuite : IBenchSuite
 
     private static async Task<Launch> PrepareAsync(string impl, string root, MpiBenchOptions options)
     {
-        string[] common = ["--repeats", options.Repeats.ToString()];
+        string[] common = ["--repeats", options.Repeats.ToString(), "--thread-level", options.ThreadLevel];
         switch (impl)
         {
             case "c":

@@ -13,6 +13,9 @@ namespace PyMpiBridge.Tool.Bench;
 /// <list type="bullet">
 /// <item>Exactly 2 ranks. Buffers are allocated once per size and touched before timing. Here they are
 /// pinned (<see cref="GC.AllocateArray{T}(int, bool)"/>), so the numbers measure the binding, not the GC.</item>
+/// <item>MPI thread level: Multiple by default (<c>--thread-level single|multiple</c>), the level our bridge
+/// and mpi4py run at. Open MPI takes locks on its fast paths at Multiple, so comparing a Single baseline with
+/// a Multiple binding would measure Open MPI's locking, not the binding.</item>
 /// <item>iterations(size) = clamp(2^27 / size, 10, 10000): many for small messages, few for 16 MiB.</item>
 /// <item>warm-up: max(2, iterations / 10) untimed iterations before the first repeat.</item>
 /// <item>repeats: R (default 9, <c>--repeats R</c>); each repeat starts with Barrier, then times
@@ -38,16 +41,24 @@ internal static class MpiBenchWorker
     public static int Run(IReadOnlyList<string> args)
     {
         int repeats = 9;
+        var level = ThreadLevel.Multiple;
         for (int i = 0; i < args.Count; i++)
         {
             if (args[i] == "--repeats" && i + 1 < args.Count && int.TryParse(args[++i], out repeats) && repeats > 0) continue;
-            throw new UsageException("bench-worker mpi takes only --repeats R (R > 0); it is started by 'pympi bench mpi'.");
+            if (args[i] == "--thread-level" && i + 1 < args.Count && args[++i] is "single" or "multiple")
+            {
+                level = args[i] == "single" ? ThreadLevel.Single : ThreadLevel.Multiple;
+                continue;
+            }
+            throw new UsageException("bench-worker mpi takes --repeats R (R > 0) and --thread-level single|multiple; it is started by 'pympi bench mpi'.");
         }
 
-        MpiEnvironment.Init();
+        var provided = MpiEnvironment.Init(level);
         try
         {
             var comm = Comm.World;
+            if (provided < level && comm.Rank == 0)
+                Console.Error.WriteLine($"bench-worker mpi: asked for thread level {level}, MPI provides only {provided}");
             if (comm.Size != 2)
             {
                 if (comm.Rank == 0) Console.Error.WriteLine($"bench-worker mpi: run on exactly 2 ranks (mpiexec -n 2), not {comm.Size}");
