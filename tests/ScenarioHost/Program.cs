@@ -20,6 +20,7 @@ public static class Program
         CommunicatorScenarios.Register(Add);
         ErrorScenarios.Register(Add);
         EnvironmentScenarios.Register(Add);
+        PingPongScenario.Register(Add);
 
         if (args.Length == 0 || !s_scenarios.TryGetValue(args[0], out var scenario))
         {
