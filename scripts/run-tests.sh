@@ -24,15 +24,27 @@ else
 fi
 [[ $rc -eq 0 ]] || status=1
 
-# --- pytest (Python-side tests, run with Debian's interpreter that has mpi4py and numpy) ---
-if [[ -d tests/python ]] && compgen -G "tests/python/test_*.py" >/dev/null; then
-  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/python 2>&1 | tee "$log/pytest.txt"
-  rc=${PIPESTATUS[0]}
-  summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?)[^=]* in [0-9.]+s' "$log/pytest.txt" | tail -n 1 || true)
+# Runs one pytest invocation and adds its counts; a runner that fails without a summary counts as one failure.
+count_pytest() {
+  local name=$1; shift
+  "$@" 2>&1 | tee "$log/$name.txt"
+  local rc=${PIPESTATUS[0]}
+  local summary p f
+  summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?)[^=]* in [0-9.]+s' "$log/$name.txt" | tail -n 1 || true)
   p=$(grep -oE '[0-9]+ passed' <<<"$summary" | awk '{s+=$1} END {print s+0}')
   f=$(grep -oE '[0-9]+ (failed|errors?)' <<<"$summary" | awk '{s+=$1} END {print s+0}')
   passed=$((passed + p)); failed=$((failed + f))
   if [[ $rc -ne 0 && $rc -ne 5 ]]; then status=1; [[ $f -gt 0 ]] || failed=$((failed + 1)); fi
+}
+
+# --- pytest with Debian's interpreter (it has mpi4py and numpy): the migration examples and friends ---
+if compgen -G "tests/python/test_*.py" >/dev/null; then
+  count_pytest pytest /usr/bin/python3 -m pytest -q -p no:cacheprovider --ignore=tests/python/hosted tests/python
+fi
+
+# --- pytest INSIDE our host: Python code running in a PyMpiBridge rank (./pympi run -m pytest) ---
+if compgen -G "tests/python/hosted/test_*.py" >/dev/null; then
+  count_pytest hosted ./pympi run -m pytest -q -p no:cacheprovider tests/python/hosted
 fi
 
 echo "$passed passed, $failed failed"

@@ -4,8 +4,8 @@ Each example prints lines "rank R: ..." whose content is deterministic; MPI inte
 outputs are compared as multisets of (rank, text) and every value is checked against what it must
 be (literal pins, or a serial recomputation for the sweeps).
 
-Launchers: today the examples run under plain Open MPI ``mpiexec``. When ``./pympi run -n N
-script.py`` exists, add it to LAUNCHERS and every test runs under both, unchanged.
+Launchers: every test runs under plain Open MPI ``mpiexec python3`` and under our host
+(``./pympi run -n N script.py``), unchanged; a last test checks both give the same output.
 """
 import math
 import os
@@ -53,7 +53,7 @@ class Launcher:
 
 LAUNCHERS = [
     Launcher("mpiexec", _mpiexec_argv, _open_mpi_env),
-    # Next: Launcher("pympi-run", lambda n, s: [str(REPO / "pympi"), "run", "-n", str(n), str(s)], _open_mpi_env),
+    Launcher("pympi-run", lambda n, s: [str(REPO / "pympi"), "run", "-n", str(n), str(s)], _open_mpi_env),
 ]
 
 
@@ -278,3 +278,14 @@ def test_sweep_shuffled_bcast_runs_every_job_once_in_seeded_order(launcher, rank
     best = int(np.argmax(results))
     assert root[2] == f"largest result {results[best]:.10g} at a {jobs[best][0]:.6g}, b {jobs[best][1]:.6g}"
     assert root[2] == "largest result 1.676314138 at a 0.243636, b 0.05"
+
+
+# --- the same output under both launchers -------------------------------------------------------
+
+ALL_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in {"heat_with_csharp_kernel.py"})
+
+
+@pytest.mark.parametrize("script", ALL_EXAMPLES)
+def test_unmodified_script_gives_identical_output_under_pympi_run_and_plain_mpiexec(script):
+    plain, hosted = (run_example(launcher, script, 4) for launcher in LAUNCHERS)
+    assert hosted.sorted() == plain.sorted()
