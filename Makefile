@@ -12,7 +12,8 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	@dotnet build PyMpiBridge.sln -c $(CONFIG) --nologo -v q | { grep -vE '^\s*$$' || true; }; test $${PIPESTATUS[0]} -eq 0
+	@dotnet build PyMpiBridge.sln -c $(CONFIG) --nologo -v q \
+	  | { grep -vE '^\s*$$|^Build succeeded\.$$|^\s+0 (Warning|Error)\(s\)$$|^Time Elapsed' || true; }; test $${PIPESTATUS[0]} -eq 0
 
 test: build
 	@scripts/run-tests.sh
