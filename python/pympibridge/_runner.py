@@ -10,7 +10,7 @@ import sys
 import traceback
 
 
-def run(kind, value, argv, rank):
+def run(kind, value, argv, rank, mpi_library=""):
     _line_buffered()
     sys.argv[:] = list(argv)
     try:
@@ -29,7 +29,7 @@ def run(kind, value, argv, rank):
     except SystemExit as e:
         return _exit_code(e.code), False
     except BaseException:
-        _report(rank)
+        _report(rank, mpi_library)
         return 1, True
     finally:
         _flush()
@@ -45,11 +45,25 @@ def _exit_code(code):
     return 1
 
 
-def _report(rank):
+def _report(rank, mpi_library):
     prefix = f"[rank {rank}] "
     text = traceback.format_exc().rstrip("\n")
+    if _failed_inside_mpi4py_import():
+        text += ("\nhint: mpi4py could not start on the MPI library this rank loaded "
+                 f"({mpi_library or 'unknown'}). mpi4py must be built on the same MPI: run with the MPI it was "
+                 "built on (Debian's is Open MPI: pympi run --mpi openmpi, the default), or set PYMPI_MPI_LIBRARY "
+                 "to that library.")
     sys.stderr.write("".join(prefix + line + "\n" for line in text.split("\n")))
     sys.stderr.flush()
+
+
+def _failed_inside_mpi4py_import():
+    """True when the exception was raised while mpi4py.MPI itself was being initialized (a foreign MPI)."""
+    if "mpi4py.MPI" in sys.modules:
+        return False
+    tb = sys.exc_info()[2]
+    frames = traceback.extract_tb(tb) if tb is not None else []
+    return any("mpi4py/MPI" in (frame.filename or "") for frame in frames)
 
 
 def _line_buffered():

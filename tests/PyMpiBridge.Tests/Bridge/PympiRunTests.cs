@@ -155,4 +155,23 @@ public class PympiRunTests
         Assert.That(job.Stderr, Does.Contain("/nonexistent/python3"));
         Assert.That(job.Stderr, Does.Contain("PYMPI_PYTHON").Or.Contain("--python"));
     }
+
+    [Test]
+    public async Task Run_UnderAnMpiThatMpi4pyWasNotBuiltOn_AbortsWithAHintInsteadOfACrypticError()
+    {
+        Assert.That(MpiLauncher.FindMpiexec(MpiFlavor.Mpich), Is.Not.Null, "mpiexec.mpich is installed by make test");
+        var job = await Pympi("--mpi", "mpich", "-n", "2", "hello.py");
+        Assert.That(job.TimedOut, Is.False);
+        Assert.That(job.ExitCode, Is.Not.EqualTo(0));
+        Assert.That(job.Stderr, Does.Contain("hint: mpi4py could not start on the MPI library this rank loaded (libmpich.so.12, Mpich)"));
+        Assert.That(job.Stderr, Does.Contain("pympi run --mpi openmpi"));
+    }
+
+    [Test]
+    public async Task Run_OrdinaryPythonError_GetsNoMpiHint()
+    {
+        var job = await Pympi("-n", "2", "crash.py");
+        Assert.That(job.ExitCode, Is.Not.EqualTo(0));
+        Assert.That(job.Stderr, Does.Not.Contain("hint: mpi4py"));
+    }
 }

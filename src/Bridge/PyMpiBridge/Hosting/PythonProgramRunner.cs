@@ -1,3 +1,4 @@
+using PyMpiBridge.Mpi;
 using PyMpiBridge.Python;
 
 namespace PyMpiBridge.Hosting;
@@ -29,7 +30,8 @@ public static class PythonProgramRunner
                 PythonTargetKind.Module => "module",
                 _ => "code",
             };
-            using var result = runner.CallMethod("run", kind, target.Value, target.Argv.ToArray(), session.Rank);
+            string mpiLibrary = $"{MpiEnvironment.LibraryPath}, {MpiEnvironment.Abi}";
+            using var result = runner.CallMethod("run", kind, target.Value, target.Argv.ToArray(), session.Rank, mpiLibrary);
             using var first = result[0];
             using var second = result[1];
             code = first.As<int>();
