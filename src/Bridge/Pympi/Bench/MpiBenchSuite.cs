@@ -40,6 +40,7 @@ public sealed class MpiBenchSuite : IBenchSuite
         }
 
         Console.WriteLine($"bench mpi: {Ranks} ranks, MPI thread level {options.ThreadLevel}, {options.Rounds} rounds x {options.Repeats} repeats (median round of best repeats)");
+        WarnIfBusy();
         var measured = new List<BenchRecord>();
         for (int round = 0; round < options.Rounds; round++)
         {
@@ -72,6 +73,25 @@ public sealed class MpiBenchSuite : IBenchSuite
             throw new BenchIncompleteException(
                 $"bench mpi: {string.Join(", ", failures.Keys)} failed (see above); the table shows the others.", summary);
         return summary;
+    }
+
+    /// <summary>
+    /// Both ranks busy-poll a core each, so any other load on a small machine lands directly in the numbers
+    /// (seen here: a 3 s run taking 30 s and ratios off by 2x). Say so up front rather than print a table that lies.
+    /// </summary>
+    private static void WarnIfBusy()
+    {
+        try
+        {
+            string[] fields = File.ReadAllText("/proc/loadavg").Split(' ');
+            double load = double.Parse(fields[0], System.Globalization.CultureInfo.InvariantCulture);
+            if (load > Environment.ProcessorCount * 0.5)
+                Console.Error.WriteLine($"bench mpi: warning: load average is {load:F1} on {Environment.ProcessorCount} cores; other processes will distort the results. Run on an idle machine (or raise --rounds).");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            // No /proc (not Linux): nothing to warn about.
+        }
     }
 
     /// <summary>How to start one implementation under mpiexec.</summary>
