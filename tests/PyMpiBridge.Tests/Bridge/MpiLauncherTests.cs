@@ -20,4 +20,19 @@ public class LauncherTests
         Assert.That(one.ArgumentList, Does.Not.Contain("--oversubscribe"));
         Assert.That(many.Environment["OMPI_ALLOW_RUN_AS_ROOT"], Is.EqualTo("1"));
     }
+
+    [Test]
+    public void FindMpiexec_ThroughSymlinkedBin_ReturnsPathUnderTheRealDirectory()
+    {
+        // Debian's merged /usr: /bin is a link to usr/bin. Open MPI needs the /usr/bin path to find its prefix.
+        if (new DirectoryInfo("/bin").LinkTarget is null) Assert.Ignore("/bin is not a symbolic link on this machine");
+        string? saved = Environment.GetEnvironmentVariable("PATH");
+        try
+        {
+            Environment.SetEnvironmentVariable("PATH", "/bin:/usr/bin");
+            string? found = MpiLauncher.FindMpiexec(MpiFlavor.OpenMpi);
+            Assert.That(found, Does.StartWith("/usr/bin/"));
+        }
+        finally { Environment.SetEnvironmentVariable("PATH", saved); }
+    }
 }

@@ -160,9 +160,25 @@ public static class MpiLauncher
         if (name.Contains('/')) return File.Exists(name) ? Path.GetFullPath(name) : null;
         foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
-            string path = Path.Combine(dir, name);
+            string path = Path.Combine(RealDirectory(dir), name);
             if (File.Exists(path)) return path;
         }
         return null;
+    }
+
+    /// <summary>
+    /// The directory with symbolic links resolved: Open MPI derives its install prefix from the launcher's path, and
+    /// on merged-/usr systems <c>/bin/mpiexec</c> (through the <c>/bin → usr/bin</c> link) gives the prefix "/", which
+    /// mpiexec rejects ("prefix only contained slashes"); <c>/usr/bin/mpiexec</c> gives "/usr".
+    /// </summary>
+    internal static string RealDirectory(string dir)
+    {
+        try
+        {
+            var info = new DirectoryInfo(dir);
+            return info.Exists ? info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? info.FullName : dir;
+        }
+        catch (IOException) { return dir; }
+        catch (UnauthorizedAccessException) { return dir; }
     }
 }
