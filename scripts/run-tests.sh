@@ -28,7 +28,7 @@ fi
 if [[ -d tests/python ]] && compgen -G "tests/python/test_*.py" >/dev/null; then
   /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/python 2>&1 | tee "$log/pytest.txt"
   rc=${PIPESTATUS[0]}
-  summary=$(grep -E '^=+ .* in [0-9.]+s' "$log/pytest.txt" | tail -n 1 || true)
+  summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?)[^=]* in [0-9.]+s' "$log/pytest.txt" | tail -n 1 || true)
   p=$(grep -oE '[0-9]+ passed' <<<"$summary" | awk '{s+=$1} END {print s+0}')
   f=$(grep -oE '[0-9]+ (failed|errors?)' <<<"$summary" | awk '{s+=$1} END {print s+0}')
   passed=$((passed + p)); failed=$((failed + f))

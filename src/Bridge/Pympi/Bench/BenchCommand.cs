@@ -36,14 +36,18 @@ public static class BenchCommand
             : throw new UsageException($"unknown suite '{suiteName}'; choose one of {string.Join(", ", Suites.Keys)}, all.");
 
         var all = new List<BenchRecord>();
+        var incomplete = new List<string>();
         foreach (var (name, suite) in selected)
         {
-            var records = await suite.RunAsync(suiteArgs);
+            IReadOnlyList<BenchRecord> records;
+            try { records = await suite.RunAsync(suiteArgs); }
+            catch (BenchIncompleteException e) { records = e.PartialRecords; incomplete.Add(e.Message); }
             BenchReport.PrintTable($"pympi bench {name}", records, suite.BaselineImpl);
             all.AddRange(records);
         }
         if (jsonPath is not null) BenchReport.WriteJson(jsonPath, all);
-        return 0;
+        foreach (string message in incomplete) Console.Error.WriteLine(message);
+        return incomplete.Count == 0 ? 0 : 1;
     }
 }
 

@@ -37,6 +37,14 @@ public static class BenchReport
             }
             table.AddRow(cells.Select(Markup.Escape).ToArray());
         }
+        // Redirected output (files, CI logs, a parent process) gets Spectre's 80-column default, which wraps
+        // the metric names mid-word; a wider canvas costs nothing there because the table takes only what it needs.
+        // Colour codes would land in the file as garbage.
+        if (Console.IsOutputRedirected)
+        {
+            AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 200);
+            AnsiConsole.Profile.Capabilities.Ansi = false;
+        }
         AnsiConsole.Write(table);
     }
 

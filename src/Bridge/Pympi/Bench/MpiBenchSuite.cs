@@ -1,9 +1,163 @@
+using System.Diagnostics;
+using PyMpiBridge.Launching;
+
 namespace PyMpiBridge.Tool.Bench;
 
-/// <summary>Ping-pong and Allreduce: native C, our C# binding, mpi4py. (Being written.)</summary>
+/// <summary>
+/// <c>pympi bench mpi</c>: ping-pong (latency, bandwidth) and Allreduce (latency) on 2 ranks, for
+/// native C (baseline), our C# binding and mpi4py with numpy buffers, measured side by side in one
+/// run. All three programs follow the methodology in benchmarks/README.md and print BenchRecord JSON
+/// lines; this suite builds, launches them in interleaved rounds, and reports each measurement's median round.
+/// </summary>
 public sealed class MpiBenchSuite : IBenchSuite
 {
+    private const int Ranks = 2;
+    private const string Python = "/usr/bin/python3";
+
+    /// <summary>
+    /// Open MPI gives ranks a pseudo-terminal as stdout, and with a real TERM the .NET console then
+    /// writes terminal set-up sequences in front of the first record. A dumb terminal has none.
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, string> LaunchEnvironment = new Dictionary<string, string> { ["TERM"] = "dumb" };
+
     public string BaselineImpl => "c";
-    public Task<IReadOnlyList<BenchRecord>> RunAsync(IReadOnlyList<string> args)
-        => throw new NotImplementedException("bench mpi is being written");
+
+    public async Task<IReadOnlyList<BenchRecord>> RunAsync(IReadOnlyList<string> args)
+    {
+        var options = MpiBenchOptions.Parse(args);
+        string root = RepoLayout.FindRoot();
+        var launches = new List<Launch>();
+        var failures = new Dictionary<string, string>();
+        foreach (string impl in options.Impls)
+        {
+            // A missing compiler or interpreter costs that implementation only; the others still run.
+            try { launches.Add(await PrepareAsync(impl, root, options)); }
+            catch (Exception e) when (e is FileNotFoundException or InvalidOperationException or TimeoutException)
+            {
+                Console.Error.WriteLine($"bench mpi: {impl} cannot run: {e.Message}");
+                failures[impl] = e.Message;
+            }
+        }
+
+        Console.WriteLine($"bench mpi: {Ranks} ranks, MPI thread level {options.ThreadLevel}, {options.Rounds} rounds x {options.Repeats} repeats (median round of best repeats)");
+        var measured = new List<BenchRecord>();
+        for (int round = 0; round < options.Rounds; round++)
+        {
+            // Rotate the order each round so no implementation always runs right after another
+            // (caches, CPU frequency, a neighbour's build) — interleaving spreads that noise.
+            for (int k = 0; k < launches.Count; k++)
+            {
+                var launch = launches[(round + k) % launches.Count];
+                if (failures.ContainsKey(launch.Impl)) continue;
+                Console.Write($"bench mpi: round {round + 1}/{options.Rounds}: {launch.Impl,-7} ... ");
+                try
+                {
+                    var (records, elapsed) = await RunOnceAsync(launch, options.Timeout);
+                    measured.AddRange(records);
+                    Console.WriteLine($"{records.Count} records in {elapsed.TotalSeconds:F1} s");
+                }
+                catch (Exception e) when (e is BenchLaunchException or FormatException)
+                {
+                    Console.WriteLine("FAILED");
+                    Console.Error.WriteLine($"bench mpi: {launch.Impl} failed: {e.Message}");
+                    failures[launch.Impl] = e.Message;
+                }
+            }
+        }
+
+        var summary = MedianPerKey(measured);
+        string? mismatch = DescribeMissingRecords(summary);
+        if (mismatch is not null) Console.Error.WriteLine($"bench mpi: {mismatch}");
+        if (failures.Count > 0)
+            throw new BenchIncompleteException(
+                $"bench mpi: {string.Join(", ", failures.Keys)} failed (see above); the table shows the others.", summary);
+        return summary;
+    }
+
+    /// <summary>How to start one implementation under mpiexec.</summary>
+    private sealed record Launch(string Impl, string Program, IReadOnlyList<string> Arguments);
+
+    private sealed class BenchLaunchException(string message) : Exception(message);
+
+    private static async Task<Launch> PrepareAsync(string impl, string root, MpiBenchOptions options)
+    {
+        string[] common = ["--repeats", options.Repeats.ToString(), "--thread-level", options.ThreadLevel];
+        switch (impl)
+        {
+            case "c":
+                string exe = await NativeBenchBuild.EnsureBuiltAsync(
+                    Path.Combine(root, "benchmarks", "native", "mpi_bench.c"),
+                    Path.Combine(root, "artifacts", "native", "mpi_bench"));
+                return new Launch(impl, exe, common);
+            case "csharp":
+                // The worker lives in this very assembly (hidden command `bench-worker mpi`).
+                string dll = typeof(MpiBenchSuite).Assembly.Location;
+                return new Launch(impl, "dotnet", [dll, "bench-worker", "mpi", .. common]);
+            case "mpi4py":
+                if (!File.Exists(Python))
+                    throw new FileNotFoundException($"{Python} is missing; mpi4py is benchmarked with Debian's Python. Install it: apt-get install python3-mpi4py python3-numpy");
+                string script = Path.Combine(root, "benchmarks", "python", "mpi4py_bench.py");
+                if (!File.Exists(script)) throw new FileNotFoundException($"benchmark script {script} is missing.", script);
+                return new Launch(impl, Python, [script, .. common]);
+            default:
+                throw new UsageException($"unknown implementation '{impl}'.");
+        }
+    }
+
+    private static async Task<(IReadOnlyList<BenchRecord>, TimeSpan)> RunOnceAsync(Launch launch, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = await MpiLauncher.RunAsync(Ranks, launch.Program, launch.Arguments, timeout, environment: LaunchEnvironment);
+        if (result.TimedOut)
+            throw new BenchLaunchException($"did not finish within {timeout.TotalSeconds:F0} s and was killed (raise --timeout if the machine is busy).\n{Tail(result.Stderr)}");
+        if (result.ExitCode != 0)
+            throw new BenchLaunchException($"exited with code {result.ExitCode}.\n{Tail(result.Stderr)}{Hint(launch.Impl, result.Stderr)}");
+        var records = BenchRecordLines.Parse(result.StdoutLines, launch.Impl);
+        if (records.Count == 0)
+            throw new BenchLaunchException($"printed no benchmark records.\n{Tail(result.Stderr)}");
+        return (records, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// Per (name, metric, size, impl): the median over rounds. Within a launch each program keeps its best
+    /// repeat (noise inside a run only adds time); across launches the median, because a launch can also be
+    /// luckier than usual — where the hypervisor places the two vCPUs changes from process to process and
+    /// moved an 8-byte ping-pong from 0.25 to 0.11 µs once here — and one lucky round must not set a ratio.
+    /// </summary>
+    private static IReadOnlyList<BenchRecord> MedianPerKey(IEnumerable<BenchRecord> records)
+        => records
+            .GroupBy(r => (r.Name, r.Metric, r.SizeBytes, r.Impl))
+            .Select(g =>
+            {
+                var sorted = g.OrderBy(r => r.Value).ToList();
+                int n = sorted.Count;
+                double median = n % 2 == 1 ? sorted[n / 2].Value : (sorted[n / 2 - 1].Value + sorted[n / 2].Value) / 2;
+                return sorted[0] with { Value = median };
+            })
+            .ToList();
+
+    /// <summary>Every implementation must measure what the baseline measured; a gap means the programs drifted apart.</summary>
+    private static string? DescribeMissingRecords(IReadOnlyList<BenchRecord> summary)
+    {
+        var keys = summary.Select(r => (r.Name, r.Metric, r.SizeBytes)).ToHashSet();
+        var gaps = summary.GroupBy(r => r.Impl)
+            .Select(g => (impl: g.Key, missing: keys.Count - g.Count()))
+            .Where(x => x.missing > 0)
+            .Select(x => $"{x.impl} lacks {x.missing} of {keys.Count} measurements")
+            .ToList();
+        return gaps.Count == 0 ? null : "the implementations measured different things: " + string.Join("; ", gaps) + ". Keep the three programs' size lists in sync.";
+    }
+
+    private static string Tail(string text, int lines = 15)
+    {
+        var all = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return string.Join('\n', all.TakeLast(lines));
+    }
+
+    private static string Hint(string impl, string stderr) => impl switch
+    {
+        "mpi4py" when stderr.Contains("ModuleNotFoundError") => "\nhint: apt-get install python3-mpi4py python3-numpy",
+        "csharp" when stderr.Contains("libmpi") => "\nhint: the C# binding loads libmpi.so.40; apt-get install libopenmpi-dev",
+        _ => "",
+    };
 }
