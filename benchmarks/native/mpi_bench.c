@@ -20,6 +20,7 @@
  *     Sizes: 8 B * 4^k up to 8 MiB (8 B, 32 B, ..., 2 MiB, 8 MiB).
  *   - Results are checked after timing (echoed pattern; sum of rank+1), so a broken
  *     implementation fails loudly instead of producing fast nonsense.
+ *   - `--pingpong-only` skips Allreduce (`pympi bench bridge` compares ping-pongs only).
  *   - Output: one JSON record per line on rank 0's stdout, the BenchRecord shape:
  *     {"name":"pingpong"|"allreduce","impl":"c","size_bytes":N,"metric":"latency_us"|"bandwidth_MBps","value":X}
  */
@@ -125,12 +126,13 @@ static void bench_allreduce(int rank, int nranks, long size, int repeats)
 
 int main(int argc, char **argv)
 {
-    int required = MPI_THREAD_MULTIPLE, repeats = 9;
+    int required = MPI_THREAD_MULTIPLE, repeats = 9, pingpong_only = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc) repeats = atoi(argv[++i]);
         else if (strcmp(argv[i], "--thread-level") == 0 && i + 1 < argc && strcmp(argv[i + 1], "single") == 0) { required = MPI_THREAD_SINGLE; i++; }
         else if (strcmp(argv[i], "--thread-level") == 0 && i + 1 < argc && strcmp(argv[i + 1], "multiple") == 0) { required = MPI_THREAD_MULTIPLE; i++; }
-        else { fprintf(stderr, "usage: mpi_bench [--repeats R] [--thread-level single|multiple]\n"); return 2; }
+        else if (strcmp(argv[i], "--pingpong-only") == 0) pingpong_only = 1;
+        else { fprintf(stderr, "usage: mpi_bench [--repeats R] [--thread-level single|multiple] [--pingpong-only]\n"); return 2; }
     }
     int provided, rank, nranks;
     MPI_Init_thread(&argc, &argv, required, &provided);
@@ -146,7 +148,7 @@ int main(int argc, char **argv)
 
     for (size_t k = 0; k < sizeof PINGPONG_SIZES / sizeof PINGPONG_SIZES[0]; k++)
         bench_pingpong(rank, PINGPONG_SIZES[k], repeats);
-    for (long size = 8; size <= (8L << 20); size *= 4)
+    for (long size = 8; !pingpong_only && size <= (8L << 20); size *= 4)
         bench_allreduce(rank, nranks, size, repeats);
 
     MPI_Finalize();

@@ -19,6 +19,7 @@ see benchmarks/README.md). Any change here must be made in all three.
     Sizes: 8 B * 4**k up to 8 MiB (8 B, 32 B, ..., 2 MiB, 8 MiB).
   - Results are checked after timing (echoed pattern; sum of rank+1), so a broken
     implementation fails loudly instead of producing fast nonsense.
+  - `--pingpong-only` skips Allreduce (`pympi bench bridge` compares ping-pongs only).
   - Output: one JSON record per line on rank 0's stdout, the BenchRecord shape:
     {"name":"pingpong"|"allreduce","impl":"mpi4py","size_bytes":N,"metric":"latency_us"|"bandwidth_MBps","value":X}
 
@@ -119,6 +120,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--thread-level", choices=["single", "multiple"], default="multiple")
+    parser.add_argument("--pingpong-only", action="store_true", help="skip Allreduce (pympi bench bridge)")
     args = parser.parse_args()
     global MPI
     import mpi4py
@@ -134,7 +136,7 @@ def main():
         fail(comm, "--repeats must be at least 1")
     for size in PINGPONG_SIZES:
         bench_pingpong(comm, rank, size, args.repeats)
-    for size in ALLREDUCE_SIZES:
+    for size in [] if args.pingpong_only else ALLREDUCE_SIZES:
         bench_allreduce(comm, rank, nranks, size, args.repeats)
 
 

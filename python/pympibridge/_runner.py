@@ -68,9 +68,11 @@ def _failed_inside_mpi4py_import():
 
 def _line_buffered():
     # Ranks share one terminal: write whole lines as they come, so output interleaves by line, not by buffer.
+    # write_through=False too: under PYTHONUNBUFFERED (which pympi run sets) print() otherwise writes the text and
+    # its newline in two system calls, and another rank's line can land between them.
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.reconfigure(line_buffering=True)
+            stream.reconfigure(line_buffering=True, write_through=False)
         except (AttributeError, ValueError):
             pass
 

@@ -16,7 +16,8 @@ public static class RankLogging
     public static ILoggerFactory CreateFactory(int? rank, LogLevel? minimumLevel = null)
     {
         LogLevel level = minimumLevel ?? ParseLevel(Environment.GetEnvironmentVariable(LevelVariable)) ?? LogLevel.Warning;
-        return LoggerFactory.Create(builder =>
+        // Deferred: the console pipeline is built on the first message that passes the level, not at start-up.
+        return new DeferredLoggerFactory(level, () => LoggerFactory.Create(builder =>
         {
             builder.SetMinimumLevel(level);
             builder.AddConsole(o =>
@@ -25,7 +26,7 @@ public static class RankLogging
                 o.LogToStandardErrorThreshold = LogLevel.Trace;
             });
             builder.AddConsoleFormatter<RankConsoleFormatter, RankConsoleFormatterOptions>(o => o.Rank = rank);
-        });
+        }));
     }
 
     internal static LogLevel? ParseLevel(string? text) =>

@@ -9,6 +9,7 @@ public static class BenchCommand
     {
         ["mpi"] = new MpiBenchSuite(),
         ["python"] = new PythonBenchSuite(),
+        ["bridge"] = new BridgeBenchSuite(),
     };
 
     public static async Task<int> RunAsync(string[] args)

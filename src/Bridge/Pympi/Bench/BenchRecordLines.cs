@@ -14,6 +14,10 @@ internal static partial class BenchRecordLines
     private static partial Regex AnsiEscape();
 
     public static IReadOnlyList<BenchRecord> Parse(IEnumerable<string> lines, string expectedImpl)
+        => Parse(lines, expectedImpl, []);
+
+    /// <summary>As <see cref="Parse(IEnumerable{string}, string)"/>, for a program that measures several implementations.</summary>
+    public static IReadOnlyList<BenchRecord> Parse(IEnumerable<string> lines, string expectedImpl, IReadOnlyCollection<string> alsoExpected)
     {
         var records = new List<BenchRecord>();
         foreach (string raw in lines)
@@ -26,7 +30,7 @@ internal static partial class BenchRecordLines
             catch (JsonException e) { throw new FormatException($"{expectedImpl}: not a benchmark record: {line} ({e.Message})"); }
             if (r is null || string.IsNullOrEmpty(r.Name) || string.IsNullOrEmpty(r.Metric))
                 throw new FormatException($"{expectedImpl}: record without name or metric: {line}");
-            if (r.Impl != expectedImpl)
+            if (r.Impl != expectedImpl && !alsoExpected.Contains(r.Impl))
                 throw new FormatException($"{expectedImpl}: record claims impl '{r.Impl}': {line}");
             if (!double.IsFinite(r.Value) || r.Value <= 0 || r.SizeBytes < 0)
                 throw new FormatException($"{expectedImpl}: implausible value or size: {line}");

@@ -20,7 +20,10 @@ public static class BenchReport
         table.AddColumn("size", c => c.RightAligned());
         table.AddColumn("metric");
         foreach (string impl in impls) table.AddColumn(impl, c => c.RightAligned());
-        var others = impls.Where(i => i != baselineImpl).ToList();
+        // A ratio column only for implementations measured somewhere beside the baseline (a suite may hold
+        // measurements with other natural baselines, e.g. memcpy or plain python; an all-dash column helps nobody).
+        var baselineKeys = records.Where(r => r.Impl == baselineImpl).Select(r => (r.Name, r.Metric, r.SizeBytes)).ToHashSet();
+        var others = impls.Where(i => i != baselineImpl && records.Any(r => r.Impl == i && baselineKeys.Contains((r.Name, r.Metric, r.SizeBytes)))).ToList();
         bool hasBaseline = impls.Contains(baselineImpl);
         if (hasBaseline) foreach (string impl in others) table.AddColumn($"{impl}/{baselineImpl}", c => c.RightAligned());
 

@@ -11,6 +11,7 @@ public static class BenchWorkerCommand
     public static int Run(string[] args) => args.FirstOrDefault() switch
     {
         "mpi" => MpiBenchWorker.Run(args[1..]),
-        _ => throw new UsageException("bench-worker is started by 'pympi bench'; it takes a suite name: mpi."),
+        "bridge" => BridgeBenchWorker.Run(args[1..]),
+        _ => throw new UsageException("bench-worker is started by 'pympi bench'; it takes a suite name: mpi, bridge."),
     };
 }

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using PyMpiBridge.Launching;
-
 namespace PyMpiBridge.Tool.Bench;
 
 /// <summary>
@@ -14,19 +11,13 @@ public sealed class MpiBenchSuite : IBenchSuite
     private const int Ranks = 2;
     private const string Python = "/usr/bin/python3";
 
-    /// <summary>
-    /// Open MPI gives ranks a pseudo-terminal as stdout, and with a real TERM the .NET console then
-    /// writes terminal set-up sequences in front of the first record. A dumb terminal has none.
-    /// </summary>
-    private static readonly IReadOnlyDictionary<string, string> LaunchEnvironment = new Dictionary<string, string> { ["TERM"] = "dumb" };
-
     public string BaselineImpl => "c";
 
     public async Task<IReadOnlyList<BenchRecord>> RunAsync(IReadOnlyList<string> args)
     {
         var options = MpiBenchOptions.Parse(args);
         string root = RepoLayout.FindRoot();
-        var launches = new List<Launch>();
+        var launches = new List<BenchLaunch>();
         var failures = new Dictionary<string, string>();
         foreach (string impl in options.Impls)
         {
@@ -40,7 +31,7 @@ public sealed class MpiBenchSuite : IBenchSuite
         }
 
         Console.WriteLine($"bench mpi: {Ranks} ranks, MPI thread level {options.ThreadLevel}, {options.Rounds} rounds x {options.Repeats} repeats (median round of best repeats)");
-        WarnIfBusy();
+        BenchLaunch.WarnIfBusy("bench mpi");
         var measured = new List<BenchRecord>();
         for (int round = 0; round < options.Rounds; round++)
         {
@@ -53,7 +44,7 @@ public sealed class MpiBenchSuite : IBenchSuite
                 Console.Write($"bench mpi: round {round + 1}/{options.Rounds}: {launch.Impl,-7} ... ");
                 try
                 {
-                    var (records, elapsed) = await RunOnceAsync(launch, options.Timeout);
+                    var (records, elapsed) = await launch.RunOnceAsync(Ranks, options.Timeout);
                     measured.AddRange(records);
                     Console.WriteLine($"{records.Count} records in {elapsed.TotalSeconds:F1} s");
                 }
@@ -66,7 +57,7 @@ public sealed class MpiBenchSuite : IBenchSuite
             }
         }
 
-        var summary = MedianPerKey(measured);
+        var summary = BenchLaunch.MedianPerKey(measured);
         string? mismatch = DescribeMissingRecords(summary);
         if (mismatch is not null) Console.Error.WriteLine($"bench mpi: {mismatch}");
         if (failures.Count > 0)
@@ -75,31 +66,7 @@ public sealed class MpiBenchSuite : IBenchSuite
         return summary;
     }
 
-    /// <summary>
-    /// Both ranks busy-poll a core each, so any other load on a small machine lands directly in the numbers
-    /// (seen here: a 3 s run taking 30 s and ratios off by 2x). Say so up front rather than print a table that lies.
-    /// </summary>
-    private static void WarnIfBusy()
-    {
-        try
-        {
-            string[] fields = File.ReadAllText("/proc/loadavg").Split(' ');
-            double load = double.Parse(fields[0], System.Globalization.CultureInfo.InvariantCulture);
-            if (load > Environment.ProcessorCount * 0.5)
-                Console.Error.WriteLine($"bench mpi: warning: load average is {load:F1} on {Environment.ProcessorCount} cores; other processes will distort the results. Run on an idle machine (or raise --rounds).");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-        {
-            // No /proc (not Linux): nothing to warn about.
-        }
-    }
-
-    /// <summary>How to start one implementation under mpiexec.</summary>
-    private sealed record Launch(string Impl, string Program, IReadOnlyList<string> Arguments);
-
-    private sealed class BenchLaunchException(string message) : Exception(message);
-
-    private static async Task<Launch> PrepareAsync(string impl, string root, MpiBenchOptions options)
+    private static async Task<BenchLaunch> PrepareAsync(string impl, string root, MpiBenchOptions options)
     {
         string[] common = ["--repeats", options.Repeats.ToString(), "--thread-level", options.ThreadLevel];
         switch (impl)
@@ -108,53 +75,21 @@ public sealed class MpiBenchSuite : IBenchSuite
                 string exe = await NativeBenchBuild.EnsureBuiltAsync(
                     Path.Combine(root, "benchmarks", "native", "mpi_bench.c"),
                     Path.Combine(root, "artifacts", "native", "mpi_bench"));
-                return new Launch(impl, exe, common);
+                return new BenchLaunch(impl, exe, common);
             case "csharp":
                 // The worker lives in this very assembly (hidden command `bench-worker mpi`).
                 string dll = typeof(MpiBenchSuite).Assembly.Location;
-                return new Launch(impl, "dotnet", [dll, "bench-worker", "mpi", .. common]);
+                return new BenchLaunch(impl, "dotnet", [dll, "bench-worker", "mpi", .. common]);
             case "mpi4py":
                 if (!File.Exists(Python))
                     throw new FileNotFoundException($"{Python} is missing; mpi4py is benchmarked with Debian's Python. Install it: apt-get install python3-mpi4py python3-numpy");
                 string script = Path.Combine(root, "benchmarks", "python", "mpi4py_bench.py");
                 if (!File.Exists(script)) throw new FileNotFoundException($"benchmark script {script} is missing.", script);
-                return new Launch(impl, Python, [script, .. common]);
+                return new BenchLaunch(impl, Python, [script, .. common]);
             default:
                 throw new UsageException($"unknown implementation '{impl}'.");
         }
     }
-
-    private static async Task<(IReadOnlyList<BenchRecord>, TimeSpan)> RunOnceAsync(Launch launch, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        var result = await MpiLauncher.RunAsync(Ranks, launch.Program, launch.Arguments, timeout, environment: LaunchEnvironment);
-        if (result.TimedOut)
-            throw new BenchLaunchException($"did not finish within {timeout.TotalSeconds:F0} s and was killed (raise --timeout if the machine is busy).\n{Tail(result.Stderr)}");
-        if (result.ExitCode != 0)
-            throw new BenchLaunchException($"exited with code {result.ExitCode}.\n{Tail(result.Stderr)}{Hint(launch.Impl, result.Stderr)}");
-        var records = BenchRecordLines.Parse(result.StdoutLines, launch.Impl);
-        if (records.Count == 0)
-            throw new BenchLaunchException($"printed no benchmark records.\n{Tail(result.Stderr)}");
-        return (records, clock.Elapsed);
-    }
-
-    /// <summary>
-    /// Per (name, metric, size, impl): the median over rounds. Within a launch each program keeps its best
-    /// repeat (noise inside a run only adds time); across launches the median, because a launch can also be
-    /// luckier than usual — where the hypervisor places the two vCPUs changes from process to process and
-    /// moved an 8-byte ping-pong from 0.25 to 0.11 µs once here — and one lucky round must not set a ratio.
-    /// </summary>
-    private static IReadOnlyList<BenchRecord> MedianPerKey(IEnumerable<BenchRecord> records)
-        => records
-            .GroupBy(r => (r.Name, r.Metric, r.SizeBytes, r.Impl))
-            .Select(g =>
-            {
-                var sorted = g.OrderBy(r => r.Value).ToList();
-                int n = sorted.Count;
-                double median = n % 2 == 1 ? sorted[n / 2].Value : (sorted[n / 2 - 1].Value + sorted[n / 2].Value) / 2;
-                return sorted[0] with { Value = median };
-            })
-            .ToList();
 
     /// <summary>Every implementation must measure what the baseline measured; a gap means the programs drifted apart.</summary>
     private static string? DescribeMissingRecords(IReadOnlyList<BenchRecord> summary)
@@ -167,17 +102,4 @@ public sealed class MpiBenchSuite : IBenchSuite
             .ToList();
         return gaps.Count == 0 ? null : "the implementations measured different things: " + string.Join("; ", gaps) + ". Keep the three programs' size lists in sync.";
     }
-
-    private static string Tail(string text, int lines = 15)
-    {
-        var all = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        return string.Join('\n', all.TakeLast(lines));
-    }
-
-    private static string Hint(string impl, string stderr) => impl switch
-    {
-        "mpi4py" when stderr.Contains("ModuleNotFoundError") => "\nhint: apt-get install python3-mpi4py python3-numpy",
-        "csharp" when stderr.Contains("libmpi") => "\nhint: the C# binding loads libmpi.so.40; apt-get install libopenmpi-dev",
-        _ => "",
-    };
 }

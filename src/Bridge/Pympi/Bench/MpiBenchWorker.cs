@@ -36,7 +36,7 @@ internal static class MpiBenchWorker
 {
     private const string Impl = "csharp";
     private const int Tag = 1;
-    private static readonly int[] PingPongSizes = [8, 1 << 10, 64 << 10, 1 << 20, 16 << 20];
+    internal static readonly int[] PingPongSizes = [8, 1 << 10, 64 << 10, 1 << 20, 16 << 20];
 
     public static int Run(IReadOnlyList<string> args)
     {
@@ -78,7 +78,9 @@ internal static class MpiBenchWorker
 
     internal static int WarmupFor(int iterations) => Math.Max(2, iterations / 10);
 
-    private static void PingPong(Comm comm, int size, int repeats)
+    /// <summary>One ping-pong size, by the methodology above; rank 0 prints the records as <paramref name="impl"/>.
+    /// <c>bench bridge</c> runs rank 0's half of it against a Python rank 1.</summary>
+    internal static void PingPong(Comm comm, int size, int repeats, string impl = Impl)
     {
         byte[] outBuf = GC.AllocateArray<byte>(size, pinned: true);
         byte[] inBuf = GC.AllocateArray<byte>(size, pinned: true);
@@ -97,8 +99,8 @@ internal static class MpiBenchWorker
         if (comm.Rank != 0) return;
         if (!outBuf.AsSpan().SequenceEqual(inBuf)) Fail("ping-pong: echoed data differs from what was sent");
         double halfRoundTrip = best / iterations / 2.0;
-        Record("pingpong", size, "latency_us", halfRoundTrip * 1e6);
-        if (size >= 1024) Record("pingpong", size, "bandwidth_MBps", size / halfRoundTrip / 1e6);
+        Record("pingpong", size, "latency_us", halfRoundTrip * 1e6, impl);
+        if (size >= 1024) Record("pingpong", size, "bandwidth_MBps", size / halfRoundTrip / 1e6, impl);
     }
 
     /// <summary>Rank 0 sends <paramref name="outBuf"/> and receives into <paramref name="inBuf"/>; rank 1 echoes.</summary>
@@ -146,8 +148,8 @@ internal static class MpiBenchWorker
         if (comm.Rank == 0) Record("allreduce", size, "latency_us", best / iterations * 1e6);
     }
 
-    private static void Record(string name, long size, string metric, double value)
-        => Console.WriteLine(JsonSerializer.Serialize(new BenchRecord(name, Impl, size, metric, value)));
+    internal static void Record(string name, long size, string metric, double value, string impl = Impl)
+        => Console.WriteLine(JsonSerializer.Serialize(new BenchRecord(name, impl, size, metric, value)));
 
     /// <summary>A wrong result must not become a number in the table: say what broke and end the job.</summary>
     private static void Fail(string what)

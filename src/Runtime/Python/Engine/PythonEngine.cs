@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using PyMpiBridge.Python.Interop;
 
@@ -220,17 +219,15 @@ public static unsafe class PythonEngine
 
     private static void FixUpSys(PythonInterpreter interpreter, PythonOptions options, bool adopted)
     {
-        var config = new
-        {
-            adopted,
-            executable = interpreter.Executable,
-            prefix = interpreter.Prefix,
-            exec_prefix = interpreter.ExecPrefix,
-            path = interpreter.SysPath,
-            extra = options.AdditionalPaths,
-        };
+        // Handed over as Python objects rather than JSON: the reflection-based serializer cost every rank ~10 ms of JIT.
         using var globals = Py.NewGlobals();
-        using (var json = PyObject.From(JsonSerializer.Serialize(config))) globals["CONFIG"] = json;
+        void Set(string name, object value) { using var o = PyObject.From(value); globals[name] = o; }
+        Set("ADOPTED", adopted);
+        Set("EXECUTABLE", interpreter.Executable);
+        Set("PREFIX", interpreter.Prefix);
+        Set("EXEC_PREFIX", interpreter.ExecPrefix);
+        Set("PATH", interpreter.SysPath.ToList());
+        Set("EXTRA", options.AdditionalPaths.ToList());
         Py.Exec(SysFixUp, globals);
     }
 
@@ -260,17 +257,16 @@ public static unsafe class PythonEngine
     /// so their .pth files are processed too.
     /// </summary>
     private const string SysFixUp = """
-        import sys, site, json
-        cfg = json.loads(CONFIG)
-        if not cfg['adopted']:
-            sys.executable = cfg['executable']
-            sys.prefix, sys.exec_prefix = cfg['prefix'], cfg['exec_prefix']
-            for p in cfg['path']:
+        import sys, site
+        if not ADOPTED:
+            sys.executable = EXECUTABLE
+            sys.prefix, sys.exec_prefix = PREFIX, EXEC_PREFIX
+            for p in PATH:
                 if p not in sys.path and p.rstrip('/').endswith(('site-packages', 'dist-packages')):
                     site.addsitedir(p)
-            wanted = list(dict.fromkeys(cfg['extra'] + cfg['path']))
+            wanted = list(dict.fromkeys(EXTRA + PATH))
         else:
-            wanted = list(dict.fromkeys(cfg['extra']))
+            wanted = list(dict.fromkeys(EXTRA))
         sys.path[:] = wanted + [p for p in sys.path if p not in wanted]
         """;
 }

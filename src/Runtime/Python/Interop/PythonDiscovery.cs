@@ -94,7 +94,7 @@ public static class PythonDiscovery
             prefix=sys.prefix, exec_prefix=sys.exec_prefix,
             base_prefix=getattr(sys, 'base_prefix', sys.prefix), base_exec_prefix=getattr(sys, 'base_exec_prefix', sys.exec_prefix),
             path=[p for p in sys.path if p], ld_library=cv('LDLIBRARY'), inst_so_name=cv('INSTSONAME'),
-            lib_dir=cv('LIBDIR'), lib_pl=cv('LIBPL'), multi_arch=cv('MULTIARCH'), gil_disabled=bool(cv('Py_GIL_DISABLED')),
+            user_site=__import__('site').getusersitepackages(), lib_dir=cv('LIBDIR'), lib_pl=cv('LIBPL'), multi_arch=cv('MULTIARCH'), gil_disabled=bool(cv('Py_GIL_DISABLED')),
             numpy=None, numpy_error=None)
         try:
             import numpy
@@ -108,6 +108,13 @@ public static class PythonDiscovery
     {
         if (Directory.Exists(path)) return (null, "is a directory, not a python executable");
         if (path.Contains('/') && !File.Exists(path)) return (null, "file does not exist");
+
+        // An answer this interpreter gave before, while nothing it depends on has changed (see PythonProbeCache).
+        if (PythonProbeCache.TryLoad(path) is { } remembered)
+        {
+            var (cachedInfo, cachedRejection) = Check(path, remembered);
+            if (cachedRejection is null && cachedInfo!.NumpyVersion is not null) return (cachedInfo, null);
+        }
 
         var start = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add("-c");
@@ -136,9 +143,25 @@ public static class PythonDiscovery
         string? line = stdout.Split('\n').FirstOrDefault(l => l.StartsWith("PYMPI-PROBE ", StringComparison.Ordinal));
         if (line is null)
             return (null, $"did not answer like a Python interpreter (output: {FirstLines(stdout + stderr)})");
+        string json = line["PYMPI-PROBE ".Length..];
+        var (info, rejection) = Interpret(path, json);
+        if (rejection is null && info!.NumpyVersion is not null)
+            PythonProbeCache.Store(path, info, [info.LibraryPath!, .. info.Path, info.UserSite ?? ""]);
+        return (info, rejection);
+    }
+
+    /// <summary>Reads a probe answer and checks the interpreter is one we can embed.</summary>
+    private static (ProbeResult? Info, string? Rejection) Interpret(string path, string json)
+    {
         ProbeResult info;
-        try { info = JsonSerializer.Deserialize<ProbeResult>(line["PYMPI-PROBE ".Length..], JsonOptions)!; }
+        try { info = JsonSerializer.Deserialize(json, ProbeJsonContext.Default.ProbeResult)!; }
         catch (JsonException e) { return (null, $"answered with unreadable configuration ({e.Message})"); }
+        return info is null ? (null, "answered with an empty configuration") : Check(path, info);
+    }
+
+    /// <summary>Whether the interpreter <paramref name="info"/> describes is one we can embed; finds its libpython.</summary>
+    private static (ProbeResult? Info, string? Rejection) Check(string path, ProbeResult info)
+    {
         info.Executable = path;
 
         if (info.GilDisabled)
@@ -180,9 +203,7 @@ public static class PythonDiscovery
         return trimmed.Length == 0 ? "(no output)" : trimmed.Length > 200 ? trimmed[..200] + "…" : trimmed;
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
-    private sealed class ProbeResult
+    internal sealed class ProbeResult
     {
         public string Version { get; set; } = "";
         public string Executable { get; set; } = "";
@@ -199,6 +220,7 @@ public static class PythonDiscovery
         public bool GilDisabled { get; set; }
         public string? Numpy { get; set; }
         public string? NumpyError { get; set; }
+        public string? UserSite { get; set; }
         public string? LibraryPath { get; set; }
         public string? NumpyVersion => Numpy;
 
