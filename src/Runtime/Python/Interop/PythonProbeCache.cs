@@ -8,7 +8,7 @@ namespace PyMpiBridge.Python;
 /// cost per rank (measured: ~70 ms CPU of ~300 ms), paid by every rank of every job.
 /// </summary>
 /// <remarks>
-/// One small JSON file per interpreter path under <c>$XDG_CACHE_HOME/pympibridge</c> (else
+/// One small text file per interpreter path under <c>$XDG_CACHE_HOME/pympibridge</c> (else
 /// <c>~/.cache/pympibridge</c>). An entry is used only while its fingerprint still matches: size and modification
 /// time of the executable (and its symlink target), of libpython, of <c>pyvenv.cfg</c>, of every <c>sys.path</c>
 /// directory (installing or removing a package changes its directory) and of the user site directory, plus the
