@@ -70,14 +70,25 @@ public sealed class RankSession : IDisposable, IAsyncDisposable
 
         if (options.StartPython)
         {
-            Python = PythonEngine.Initialize(new PythonOptions
+            try
             {
-                PythonExecutable = options.PythonExecutable,
-                AdditionalPaths = [PythonPackage.Directory, .. options.PythonPaths],
-                Logger = LoggerFactory.CreateLogger("PyMpiBridge.Python"),
-                ShutdownOnProcessExit = false, // we shut down in order: Python, then MPI
-            });
-            PythonSide.Configure(this);
+                Python = PythonEngine.Initialize(new PythonOptions
+                {
+                    PythonExecutable = options.PythonExecutable,
+                    AdditionalPaths = [PythonPackage.Directory, .. options.PythonPaths],
+                    Logger = LoggerFactory.CreateLogger("PyMpiBridge.Python"),
+                    ShutdownOnProcessExit = false, // we shut down in order: Python, then MPI
+                });
+                PythonSide.Configure(this);
+            }
+            catch (Exception e) when (options.AbortOnUnhandledException && Size > 1 && e is not OutOfMemoryException)
+            {
+                // The other ranks may already wait in their first collective: end the job rather than leave them hanging.
+                foreach (string line in $"Python could not be started: {e.Message}".Split('\n'))
+                    Console.Error.WriteLine($"{RankConsoleFormatter.RankTag(Rank)} {line.TrimEnd('\r')}");
+                Abort(1, "Python could not be started in this rank (above)");
+                throw; // not reached: Abort ends the process
+            }
         }
         if (options.AbortOnUnhandledException)
             AppDomain.CurrentDomain.UnhandledException += OnUnhandledException;

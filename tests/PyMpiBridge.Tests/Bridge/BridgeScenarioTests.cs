@@ -79,4 +79,16 @@ public class RankSessionBehaviourTests
         Assert.That(run.Job.Stderr, Does.Contain("[rank 1] System.InvalidOperationException: worker failed on purpose"));
         Assert.That(run.Job.Stdout, Does.Not.Contain("unreachable"));
     }
+
+    [Test]
+    public async Task PythonThatCannotStart_OnAMultiRankJob_AbortsEveryRankSayingWhyAndWhatToDo()
+    {
+        var run = await ScenarioRun.GetAsync(MpiFlavor.OpenMpi, 2, "bridge-session",
+            new Dictionary<string, string> { ["PYMPI_PYTHON"] = "/bin/true", ["PYMPI_PYTHON_CACHE"] = "0" });
+        Assert.That(run.Job.TimedOut, Is.False, run.Describe());
+        Assert.That(run.Job.ExitCode, Is.Not.EqualTo(0), run.Describe());
+        Assert.That(run.Job.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), run.Describe());
+        Assert.That(run.Job.Stderr, Does.Match(@"\[rank [01]\] Python could not be started: .*'/bin/true'"), run.Describe());
+        Assert.That(run.Job.Stderr, Does.Contain("PYMPI_PYTHON"), run.Describe());
+    }
 }
