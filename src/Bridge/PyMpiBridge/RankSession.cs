@@ -75,6 +75,7 @@ public sealed class RankSession : IDisposable, IAsyncDisposable
                 Python = PythonEngine.Initialize(new PythonOptions
                 {
                     PythonExecutable = options.PythonExecutable,
+                    PythonExecutableSource = options.PythonExecutableSource,
                     AdditionalPaths = [PythonPackage.Directory, .. options.PythonPaths],
                     Logger = LoggerFactory.CreateLogger("PyMpiBridge.Python"),
                     ShutdownOnProcessExit = false, // we shut down in order: Python, then MPI

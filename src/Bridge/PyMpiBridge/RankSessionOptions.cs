@@ -12,6 +12,9 @@ public sealed record RankSessionOptions
     /// <summary>Python executable whose interpreter is embedded (else <c>PYMPI_PYTHON</c>, else discovery).</summary>
     public string? PythonExecutable { get; init; }
 
+    /// <summary>How the user named <see cref="PythonExecutable"/> (e.g. <c>--python</c>), used in error messages.</summary>
+    public string PythonExecutableSource { get; init; } = "RankSessionOptions.PythonExecutable";
+
     /// <summary>Start Python in this rank. False gives a C#-only rank (no libpython needed).</summary>
     public bool StartPython { get; init; } = true;
 

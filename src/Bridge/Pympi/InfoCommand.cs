@@ -43,7 +43,7 @@ public static class InfoCommand
         Section("Python");
         try
         {
-            var interpreter = PythonEngine.Initialize(new PythonOptions { PythonExecutable = python, ShutdownOnProcessExit = false });
+            var interpreter = PythonEngine.Initialize(new PythonOptions { PythonExecutable = python, PythonExecutableSource = "--python", ShutdownOnProcessExit = false });
             Row("executable", interpreter.Executable);
             Row("version", interpreter.Version);
             Row("chosen because", $"{interpreter.Source}: {interpreter.Reason}");

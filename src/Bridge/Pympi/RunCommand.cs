@@ -20,9 +20,9 @@ public static class RunCommand
             return RunRank(options.Target, options.PythonExecutable);
 
         var environment = new Dictionary<string, string> { ["PYTHONUNBUFFERED"] = "1" };
-        if (options.PythonExecutable is not null) environment["PYMPI_PYTHON"] = Path.GetFullPath(options.PythonExecutable);
+        string[] python = options.PythonExecutable is null ? [] : ["--python", Path.GetFullPath(options.PythonExecutable)];
         var psi = MpiLauncher.CreateStartInfo(
-            options.Ranks, DotnetHost, [ToolAssembly, RankCommandName, .. options.Target.ToCommandLine()],
+            options.Ranks, DotnetHost, [ToolAssembly, RankCommandName, .. python, .. options.Target.ToCommandLine()],
             options.Flavor, options.MpiexecArguments, environment);
         return await MpiLauncher.RunAttachedAsync(psi, options.Timeout);
     }
@@ -36,7 +36,7 @@ public static class RunCommand
 
     private static int RunRank(PythonTarget target, string? python)
     {
-        using var session = PyMpi.Start([.. target.Argv], new RankSessionOptions { PythonExecutable = python });
+        using var session = PyMpi.Start([.. target.Argv], new RankSessionOptions { PythonExecutable = python, PythonExecutableSource = "--python" });
         return PythonProgramRunner.Run(session, target);
     }
 

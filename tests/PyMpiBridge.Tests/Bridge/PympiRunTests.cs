@@ -152,8 +152,17 @@ public class PympiRunTests
         var job = await Pympi("--python", "/nonexistent/python3", "hello.py");
         Assert.That(job.TimedOut, Is.False);
         Assert.That(job.ExitCode, Is.Not.EqualTo(0));
-        Assert.That(job.Stderr, Does.Contain("/nonexistent/python3"));
-        Assert.That(job.Stderr, Does.Contain("PYMPI_PYTHON").Or.Contain("--python"));
+        Assert.That(job.Stderr, Does.Contain("/nonexistent/python3 [--python]: file does not exist"));
+        Assert.That(job.Stderr, Does.Contain("PYMPI_PYTHON=/path/to/python"), "says what to do");
+    }
+
+    [Test]
+    public async Task Run_WithPythonThatDoesNotExist_OnSeveralRanks_NamesTheOptionTheUserGaveAndEnds()
+    {
+        var job = await Pympi("-n", "2", "--python", "/nonexistent/python3", "hello.py");
+        Assert.That(job.TimedOut, Is.False);
+        Assert.That(job.ExitCode, Is.Not.EqualTo(0));
+        Assert.That(job.Stderr, Does.Contain("/nonexistent/python3 [--python]: file does not exist"));
     }
 
     [Test]

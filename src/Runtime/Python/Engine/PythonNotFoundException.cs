@@ -24,7 +24,7 @@ public sealed class PythonNotFoundException : Exception
             text.AppendLine($"  - {c.Path} [{c.Source}]: {c.RejectedBecause ?? "accepted"}");
         text.AppendLine("To fix: install a Python with its shared library and numpy (Debian: apt-get install libpython3-dev python3-numpy),");
         text.Append($"or set {PythonOptions.PythonEnvironmentVariable}=/path/to/python (a virtual environment's bin/python works), ")
-            .Append("or pass PythonOptions.PythonExecutable.");
+            .Append("or name one explicitly (pympi --python PATH; PythonOptions.PythonExecutable from C#).");
         return text.ToString();
     }
 }

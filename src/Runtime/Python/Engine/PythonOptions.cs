@@ -15,6 +15,12 @@ public sealed class PythonOptions
     /// </summary>
     public string? PythonExecutable { get; init; }
 
+    /// <summary>
+    /// How the user named <see cref="PythonExecutable"/>, for messages (a command-line tool passes its option, e.g.
+    /// <c>--python</c>, so an error speaks the user's language).
+    /// </summary>
+    public string PythonExecutableSource { get; init; } = "PythonOptions.PythonExecutable";
+
     /// <summary>Directories put in front of <c>sys.path</c> after start-up (e.g. the directory of your scripts).</summary>
     public IReadOnlyList<string> AdditionalPaths { get; init; } = [];
 

@@ -26,7 +26,7 @@ public static class PythonDiscovery
         var tried = new List<PythonCandidate>();
 
         if (!string.IsNullOrWhiteSpace(options.PythonExecutable))
-            return Explicit(options.PythonExecutable, "PythonOptions.PythonExecutable", options, tried);
+            return Explicit(options.PythonExecutable, options.PythonExecutableSource, options, tried);
 
         string? fromEnvironment = Environment.GetEnvironmentVariable(PythonOptions.PythonEnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(fromEnvironment))
