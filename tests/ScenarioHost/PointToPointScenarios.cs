@@ -47,6 +47,30 @@ public static class PointToPointScenarios
             return (got[0] == left + 0.25, $"{got[0]}");
         });
 
+        // Mprobe: two messages of different sizes; each receive gets exactly the one it claimed, a short buffer is
+        // refused without losing the message, and a second Recv of the same message is refused.
+        ctx.Run("mprobe mrecv", () =>
+        {
+            int partner = ctx.Rank ^ 1;
+            if (partner >= world.Size) return (true, "no partner");
+            if (ctx.Rank % 2 == 0)
+            {
+                world.Send(new int[] { 1, 2, 3 }, partner, 21);
+                world.Send(new int[] { 4, 5, 6, 7, 8 }, partner, 22);
+                return (true, "sent");
+            }
+            var first = world.Mprobe(partner, Comm.AnyTag);
+            bool refused = false;
+            try { first.Recv<int>(new int[1]); } catch (ArgumentException e) { refused = e.Message.Contains("holds 3 Int32 elements"); }
+            int[] a = first.Recv<int>();
+            bool again = false;
+            try { first.Recv<int>(new int[8]); } catch (InvalidOperationException) { again = true; }
+            var second = world.Mprobe(partner, 22);
+            int[] b = second.Recv<int>();
+            return (refused && again && a.SequenceEqual([1, 2, 3]) && first.Status.Tag == 21 && b.SequenceEqual([4, 5, 6, 7, 8]),
+                $"{string.Join(",", a)} | {string.Join(",", b)} refused={refused} again={again}");
+        });
+
         // Probe + GetCount: rank 0 sends a message of a size the receiver does not know.
         ctx.Run("probe getcount", () =>
         {

@@ -159,6 +159,25 @@ public sealed partial class Comm
         return status.ToStatus();
     }
 
+    /// <summary>
+    /// Waits for a matching message and claims it (<c>MPI_Mprobe</c>): unlike <see cref="Probe"/>, no other receive —
+    /// on another thread, with a wildcard — can take the message before <see cref="Message.Recv{T}(Span{T})"/> does.
+    /// The way to receive a message of unknown size when several threads receive (mpi4py's <c>recv</c> does this).
+    /// </summary>
+    public unsafe Message Mprobe(int source = AnySource, int tag = AnyTag)
+    {
+        nint comm = Live();
+        int s = SourceRank(source);
+        CheckRecvTag(tag);
+        StatusBuffer status = default;
+        nint message = 0; // MPICH writes a 4-byte handle: zero-extended in this 8-byte slot
+        var region = BlockingRegion.Enter();
+        int rc = MpiNative.Mprobe(s, tag, comm, &message, &status);
+        region.Exit();
+        if (rc != 0) MpiError.Throw(rc, "MPI_Mprobe");
+        return new Message(message, status.ToStatus(), this);
+    }
+
     /// <summary>Checks, without waiting, for a matching message (<c>MPI_Iprobe</c>).</summary>
     public unsafe bool Iprobe(int source, int tag, out Status status)
     {

@@ -37,6 +37,9 @@ public class PointToPointTests(MpiFlavor flavor)
     }
 
     [Test]
+    public void Mprobe_ClaimsTheMessage_RefusesShortBufferAndSecondReceive() => _run.AssertOkOnEveryRank("mprobe mrecv");
+
+    [Test]
     public void Iprobe_WithNothingSent_ReturnsFalse() => _run.AssertOkOnEveryRank("iprobe empty");
 
     [Test]

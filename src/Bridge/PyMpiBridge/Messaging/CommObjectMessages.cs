@@ -74,11 +74,11 @@ public static class CommObjectMessages
 
     private static byte[] ReceiveBytes(Comm comm, int source, int tag, out Status status)
     {
-        // Probe then receive exactly the probed message (its source and tag), so a wildcard receive cannot match a
-        // different message of another size in between on this thread.
-        Status probed = comm.Probe(source, tag);
-        var data = new byte[probed.GetCount<byte>()];
-        status = comm.Recv<byte>(data, probed.Source, probed.Tag);
+        // A matched probe claims the message, so a receive on another thread cannot take it between sizing the buffer
+        // and receiving (what mpi4py's recv does too).
+        Message message = comm.Mprobe(source, tag);
+        byte[] data = message.Recv<byte>();
+        status = message.Status;
         return data;
     }
 

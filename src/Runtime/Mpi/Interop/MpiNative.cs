@@ -61,6 +61,8 @@ internal static unsafe class MpiNative
     public static delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int> Irecv;
     public static delegate* unmanaged<int, int, nint, void*, int> Probe;
     public static delegate* unmanaged<int, int, nint, int*, void*, int> Iprobe;
+    public static delegate* unmanaged<int, int, nint, nint*, void*, int> Mprobe;
+    public static delegate* unmanaged<void*, int, nint, nint*, void*, int> Mrecv;
 
     // --- requests ---
     public static delegate* unmanaged<nint*, void*, int> Wait;
@@ -140,6 +142,8 @@ internal static unsafe class MpiNative
         Irecv = (delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int>)R("MPI_Irecv");
         Probe = (delegate* unmanaged<int, int, nint, void*, int>)R("MPI_Probe");
         Iprobe = (delegate* unmanaged<int, int, nint, int*, void*, int>)R("MPI_Iprobe");
+        Mprobe = (delegate* unmanaged<int, int, nint, nint*, void*, int>)R("MPI_Mprobe");
+        Mrecv = (delegate* unmanaged<void*, int, nint, nint*, void*, int>)R("MPI_Mrecv");
 
         Wait = (delegate* unmanaged<nint*, void*, int>)R("MPI_Wait");
         Test = (delegate* unmanaged<nint*, int*, void*, int>)R("MPI_Test");
