@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.Extensions.Logging;
 using PyMpiBridge.Mpi;
 using PyMpiBridge.Python;
@@ -55,13 +54,7 @@ internal static class PythonSide
         if (!File.Exists(full))
             throw new FileNotFoundException($"no .NET assembly at '{full}'. Build it first (dotnet build) and pass the path of its .dll.", full);
         var assembly = System.Runtime.Loader.AssemblyLoadContext.Default.LoadFromAssemblyPath(full);
-        using var before = BridgeModule.Module;
-        var names = new List<string>();
-        foreach (var type in assembly.GetTypes())
-            foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static))
-                if (method.GetCustomAttribute<PythonExportAttribute>() is { } export)
-                    names.Add(export.Name ?? BridgeModule.SnakeCase(method.Name));
-        foreach (var type in assembly.GetTypes()) BridgeModule.RegisterAll(type);
+        var names = assembly.GetTypes().SelectMany(BridgeModule.RegisterAllNamed).ToList();
         if (names.Count == 0)
             throw new ArgumentException($"'{full}' exports nothing: mark public static methods with [PythonExport].");
         return names.ToArray();

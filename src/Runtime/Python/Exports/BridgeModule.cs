@@ -96,18 +96,21 @@ public static unsafe class BridgeModule
     }
 
     /// <summary>Exports every static method of <paramref name="type"/> marked with <see cref="PythonExportAttribute"/>.</summary>
-    public static int RegisterAll(Type type)
+    public static int RegisterAll(Type type) => RegisterAllNamed(type).Count;
+
+    /// <summary>As <see cref="RegisterAll"/>, returning the Python names it registered.</summary>
+    internal static IReadOnlyList<string> RegisterAllNamed(Type type)
     {
-        int count = 0;
+        var names = new List<string>();
         foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static))
         {
             var export = method.GetCustomAttribute<PythonExportAttribute>();
             if (export is null) continue;
             string name = export.Name ?? SnakeCase(method.Name);
             Register(name, DelegateAdapter.Create(name, method, null), export.Doc ?? Signature(name, method));
-            count++;
+            names.Add(name);
         }
-        return count;
+        return names;
     }
 
     private static string Signature(string name, MethodInfo method) =>
