@@ -22,6 +22,38 @@ internal sealed record BenchLaunch(string Impl, string Program, IReadOnlyList<st
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> Environment = new Dictionary<string, string> { ["TERM"] = "dumb" };
 
+    /// <summary>
+    /// Runs every launch <paramref name="rounds"/> times, rotating the order each round so no implementation always runs
+    /// right after another (caches, CPU frequency, a neighbour's build): interleaving spreads that noise. Records go to
+    /// <paramref name="measured"/>; an implementation that fails is reported once, kept in <paramref name="failures"/>,
+    /// and skipped in later rounds.
+    /// </summary>
+    public static async Task RunRoundsAsync(string suite, IReadOnlyList<BenchLaunch> launches, int rounds, int ranks, TimeSpan timeout,
+        Func<string, string> describe, List<BenchRecord> measured, Dictionary<string, string> failures)
+    {
+        for (int round = 0; round < rounds; round++)
+        {
+            for (int k = 0; k < launches.Count; k++)
+            {
+                var launch = launches[(round + k) % launches.Count];
+                if (failures.ContainsKey(launch.Impl)) continue;
+                Console.Write($"{suite}: round {round + 1}/{rounds}: {describe(launch.Impl)} ... ");
+                try
+                {
+                    var (records, elapsed) = await launch.RunOnceAsync(ranks, timeout);
+                    measured.AddRange(records);
+                    Console.WriteLine($"{records.Count} records in {elapsed.TotalSeconds:F1} s");
+                }
+                catch (Exception e) when (e is BenchLaunchException or FormatException)
+                {
+                    Console.WriteLine("FAILED");
+                    Console.Error.WriteLine($"{suite}: {launch.Impl} failed: {e.Message}");
+                    failures[launch.Impl] = e.Message;
+                }
+            }
+        }
+    }
+
     /// <summary>Runs the program once on <paramref name="ranks"/> ranks; returns its records (named <see cref="Impl"/>) and the wall time.</summary>
     /// <exception cref="BenchLaunchException">It timed out, failed, or printed no records.</exception>
     /// <exception cref="FormatException">It printed a malformed record.</exception>

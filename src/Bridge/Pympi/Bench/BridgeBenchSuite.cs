@@ -45,7 +45,8 @@ public sealed class BridgeBenchSuite : IBenchSuite
         if (launches.Count > 0)
         {
             Console.WriteLine($"bench bridge: ping-pong and hand-offs on {PingPongRanks} ranks, {options.Rounds} rounds x {options.Repeats} repeats (median round of best repeats)");
-            await RunRoundsAsync(launches, options, measured, failures);
+            await BenchLaunch.RunRoundsAsync("bench bridge", launches, options.Rounds, PingPongRanks, options.Timeout,
+                impl => $"{Describe(impl),-44}", measured, failures);
         }
         var summary = BenchLaunch.MedianPerKey(measured).ToList();
         if (options.Parts.Contains("startup")) summary.AddRange(await StartupAsync(options, failures));
@@ -89,32 +90,6 @@ public sealed class BridgeBenchSuite : IBenchSuite
             launches.Add(new BenchLaunch("mpi4py-hosted", "dotnet", [dll, RunCommand.RankCommandName, script, .. common], PrintedImpl: "mpi4py"));
         }
         return launches;
-    }
-
-    private static async Task RunRoundsAsync(List<BenchLaunch> launches, BridgeBenchOptions options, List<BenchRecord> measured, Dictionary<string, string> failures)
-    {
-        for (int round = 0; round < options.Rounds; round++)
-        {
-            // Rotated order each round, as in bench mpi: no program always runs right after another.
-            for (int k = 0; k < launches.Count; k++)
-            {
-                var launch = launches[(round + k) % launches.Count];
-                if (failures.ContainsKey(launch.Impl)) continue;
-                Console.Write($"bench bridge: round {round + 1}/{options.Rounds}: {Describe(launch.Impl),-44} ... ");
-                try
-                {
-                    var (records, elapsed) = await launch.RunOnceAsync(PingPongRanks, options.Timeout);
-                    measured.AddRange(records);
-                    Console.WriteLine($"{records.Count} records in {elapsed.TotalSeconds:F1} s");
-                }
-                catch (Exception e) when (e is BenchLaunchException or FormatException)
-                {
-                    Console.WriteLine("FAILED");
-                    Console.Error.WriteLine($"bench bridge: {launch.Impl} failed: {e.Message}");
-                    failures[launch.Impl] = e.Message;
-                }
-            }
-        }
     }
 
     private static string Describe(string impl) => impl switch

@@ -33,29 +33,8 @@ public sealed class MpiBenchSuite : IBenchSuite
         Console.WriteLine($"bench mpi: {Ranks} ranks, MPI thread level {options.ThreadLevel}, {options.Rounds} rounds x {options.Repeats} repeats (median round of best repeats)");
         BenchLaunch.WarnIfBusy("bench mpi");
         var measured = new List<BenchRecord>();
-        for (int round = 0; round < options.Rounds; round++)
-        {
-            // Rotate the order each round so no implementation always runs right after another
-            // (caches, CPU frequency, a neighbour's build) — interleaving spreads that noise.
-            for (int k = 0; k < launches.Count; k++)
-            {
-                var launch = launches[(round + k) % launches.Count];
-                if (failures.ContainsKey(launch.Impl)) continue;
-                Console.Write($"bench mpi: round {round + 1}/{options.Rounds}: {launch.Impl,-7} ... ");
-                try
-                {
-                    var (records, elapsed) = await launch.RunOnceAsync(Ranks, options.Timeout);
-                    measured.AddRange(records);
-                    Console.WriteLine($"{records.Count} records in {elapsed.TotalSeconds:F1} s");
-                }
-                catch (Exception e) when (e is BenchLaunchException or FormatException)
-                {
-                    Console.WriteLine("FAILED");
-                    Console.Error.WriteLine($"bench mpi: {launch.Impl} failed: {e.Message}");
-                    failures[launch.Impl] = e.Message;
-                }
-            }
-        }
+        await BenchLaunch.RunRoundsAsync("bench mpi", launches, options.Rounds, Ranks, options.Timeout,
+            impl => $"{impl,-7}", measured, failures);
 
         var summary = BenchLaunch.MedianPerKey(measured);
         string? mismatch = DescribeMissingRecords(summary);
