@@ -10,7 +10,7 @@ namespace PyMpiBridge.Tests.Bench;
 /// </summary>
 public class MpiBenchWorkerTests
 {
-    private static string PympiDll => Path.Combine(ScenarioRun.RepoRoot(), "artifacts", "bin", "Pympi", "release", "pympi.dll");
+    private static string PympiDll => ScenarioRun.PympiDll;
 
     [Test]
     public async Task Worker_OnTwoRanks_PrintsEveryPingPongAndAllreduceMeasurementOnce()

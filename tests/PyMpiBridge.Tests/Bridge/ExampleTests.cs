@@ -34,7 +34,7 @@ public partial class ExampleTests
     {
         string script = Path.Combine(ScenarioRun.RepoRoot(), "examples", "python", "heat_with_csharp_kernel.py");
         int cellsPerRank = 400 / ranks;
-        var job = await Launch(ranks, Path.Combine(ScenarioRun.RepoRoot(), "artifacts", "bin", "Pympi", "release", "pympi.dll"),
+        var job = await Launch(ranks, ScenarioRun.PympiDll,
             "__rank", script, cellsPerRank.ToString(), "50");
         Assert.That(job.ExitCode, Is.EqualTo(0), Describe(job));
         Assert.That(job.Stdout, Does.Contain("heat conserved: 1000.000000 -> 1000.000000"), Describe(job));

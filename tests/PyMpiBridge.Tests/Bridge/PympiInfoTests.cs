@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using PyMpiBridge.Launching;
 using PyMpiBridge.Tests.Mpi;
 
@@ -8,20 +7,7 @@ namespace PyMpiBridge.Tests.Bridge;
 public class PympiInfoTests
 {
     private static Task<MpiJobResult> Info(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(Path.Combine(ScenarioRun.RepoRoot(), "artifacts", "bin", "Pympi", "release", "pympi.dll"));
-        psi.ArgumentList.Add("info");
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        MpiLauncher.ApplyEnvironment(psi.Environment, MpiFlavor.OpenMpi);
-        foreach (string k in psi.Environment.Keys.Where(k => k.StartsWith("OMPI_COMM_WORLD") || k.StartsWith("PMI")).ToList())
-            psi.Environment.Remove(k);
-        psi.Environment["TERM"] = "dumb";
-        return MpiLauncher.RunAsync(psi, ScenarioRun.Timeout);
-    }
+        => MpiLauncher.RunAsync(ScenarioRun.OutsideLauncher(ScenarioRun.PympiDll, ["info", .. args]), ScenarioRun.Timeout);
 
     [Test]
     public async Task Info_OnThisMachine_ReportsMpiPythonAndThatMpi4pySharesOurMpi()

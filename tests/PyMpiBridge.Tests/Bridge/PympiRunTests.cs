@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using PyMpiBridge.Launching;
 using PyMpiBridge.Tests.Mpi;
 
@@ -52,21 +51,7 @@ public class PympiRunTests
     public void DeleteScripts() => Directory.Delete(_dir, recursive: true);
 
     private Task<MpiJobResult> Pympi(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
-            UseShellExecute = false, WorkingDirectory = _dir,
-        };
-        psi.ArgumentList.Add(Path.Combine(ScenarioRun.RepoRoot(), "artifacts", "bin", "Pympi", "release", "pympi.dll"));
-        psi.ArgumentList.Add("run");
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        MpiLauncher.ApplyEnvironment(psi.Environment, MpiFlavor.OpenMpi);
-        foreach (string k in psi.Environment.Keys.Where(k => k.StartsWith("OMPI_COMM_WORLD") || k.StartsWith("PMI")).ToList())
-            psi.Environment.Remove(k);
-        psi.Environment["TERM"] = "dumb";
-        return MpiLauncher.RunAsync(psi, Timeout);
-    }
+        => MpiLauncher.RunAsync(ScenarioRun.OutsideLauncher(ScenarioRun.PympiDll, ["run", .. args], _dir), Timeout);
 
     private static void AssertExit(MpiJobResult job, int expected)
     {

@@ -55,8 +55,11 @@ public sealed partial class ScenarioRun
         })).Value;
     }
 
-    /// <summary>Runs the scenario host directly, without mpiexec: MPI makes it a 1-rank world (singleton).</summary>
-    public static async Task<ScenarioRun> SingletonAsync(string scenario, IReadOnlyDictionary<string, string?> environment)
+    /// <summary>
+    /// <c>dotnet dll args</c> started directly, not under mpiexec, with output captured: our launch environment, minus
+    /// anything a surrounding mpiexec might have set (so MPI sees no launcher), and a dumb terminal.
+    /// </summary>
+    public static ProcessStartInfo OutsideLauncher(string dll, IEnumerable<string> arguments, string? workingDirectory = null)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -65,13 +68,23 @@ public sealed partial class ScenarioRun
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        psi.ArgumentList.Add(HostDll);
-        psi.ArgumentList.Add(scenario);
+        if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
+        psi.ArgumentList.Add(dll);
+        foreach (string a in arguments) psi.ArgumentList.Add(a);
         MpiLauncher.ApplyEnvironment(psi.Environment, MpiFlavor.OpenMpi);
-        // Not under a launcher: drop anything a surrounding mpiexec might have set.
         foreach (string k in psi.Environment.Keys.Where(k => k.StartsWith("OMPI_COMM_WORLD") || k.StartsWith("PMI_") || k.StartsWith("PMIX_")).ToList())
             psi.Environment.Remove(k);
         psi.Environment["TERM"] = "dumb";
+        return psi;
+    }
+
+    /// <summary>The built pympi tool.</summary>
+    public static string PympiDll => Path.Combine(RepoRoot(), "artifacts", "bin", "Pympi", "release", "pympi.dll");
+
+    /// <summary>Runs the scenario host directly, without mpiexec: MPI makes it a 1-rank world (singleton).</summary>
+    public static async Task<ScenarioRun> SingletonAsync(string scenario, IReadOnlyDictionary<string, string?> environment)
+    {
+        var psi = OutsideLauncher(HostDll, [scenario]);
         foreach (var (k, v) in environment)
             if (v is null) psi.Environment.Remove(k); else psi.Environment[k] = v;
         return new ScenarioRun(await MpiLauncher.RunAsync(psi, Timeout), 1);
