@@ -18,9 +18,7 @@ public static class CommSharing
     public static PyObject ToMpi4py(this Comm comm)
     {
         ArgumentNullException.ThrowIfNull(comm);
-        int fortran = comm.ToFortran();
-        using var intracomm = Mpi4pyIntracomm();
-        return intracomm.CallMethod("f2py", fortran);
+        return Mpi4py.Get().Intracomm.CallMethod("f2py", comm.ToFortran());
     }
 
     /// <summary>
@@ -31,20 +29,28 @@ public static class CommSharing
     public static Comm FromMpi4py(PyObject mpi4pyComm)
     {
         ArgumentNullException.ThrowIfNull(mpi4pyComm);
-        using var mpi = Py.Import("mpi4py.MPI");
-        using var commType = mpi.GetAttr("Comm");
-        if (!mpi4pyComm.IsInstance(commType))
+        var mpi4py = Mpi4py.Get();
+        if (!mpi4pyComm.IsInstance(mpi4py.CommType))
             throw new ArgumentException($"expected an mpi4py communicator (mpi4py.MPI.Comm), got a Python {mpi4pyComm.TypeName}.", nameof(mpi4pyComm));
-        using var commNull = mpi.GetAttr("COMM_NULL");
-        if (mpi4pyComm.PythonEquals(commNull))
+        if (mpi4pyComm.PythonEquals(mpi4py.CommNull))
             throw new ArgumentException("the mpi4py communicator is MPI.COMM_NULL (freed, or this rank is not a member).", nameof(mpi4pyComm));
         using var fortran = mpi4pyComm.CallMethod("py2f");
         return Comm.FromFortran(fortran.As<int>(), ownsHandle: false);
     }
 
-    private static PyObject Mpi4pyIntracomm()
+    /// <summary>
+    /// mpi4py's communicator types and COMM_NULL, looked up once: exported C# functions taking a Comm convert on every
+    /// call. Held for the process lifetime, like the one interpreter they belong to. Caller holds the GIL.
+    /// </summary>
+    private sealed record Mpi4py(PyObject Intracomm, PyObject CommType, PyObject CommNull)
     {
-        using var mpi = Py.Import("mpi4py.MPI");
-        return mpi.GetAttr("Intracomm");
+        private static Mpi4py? s_instance;
+
+        public static Mpi4py Get()
+        {
+            if (s_instance is { } cached) return cached;
+            using var mpi = Py.Import("mpi4py.MPI");
+            return s_instance = new Mpi4py(mpi.GetAttr("Intracomm"), mpi.GetAttr("Comm"), mpi.GetAttr("COMM_NULL"));
+        }
     }
 }
