@@ -1,0 +1,358 @@
+"""An engine: one MPI rank of a cluster, hosted by PyMpiBridge (``./pympi run -n N -m pympibridge.parallel._engine``).
+
+Engine id = MPI rank; inside tasks ``MPI.COMM_WORLD``, ``pympibridge.world`` and C#'s ``Comm.World`` are exactly the
+engines. Clients connect straight to each engine (authenticated with the cluster key), so a task crosses one socket
+each way; the controller only learns of tasks afterwards, from batched records sent by a reporter thread.
+
+The loop is one thread: it reads every socket that has data, queues the tasks, runs them in order and sends the
+replies of a burst in one system call. Between tasks it looks at the sockets again (at most every millisecond), so an
+abort can overtake queued work. When there is nothing to do it blocks in ``select``: an idle engine uses no CPU.
+"""
+
+import argparse
+import ast
+import builtins
+import collections
+import io
+import json
+import logging
+import os
+import pickle
+import selectors
+import socket
+import sys
+import threading
+import time
+import traceback
+import types
+import uuid
+
+from . import _protocol as P
+from . import _serialize
+from . import _wire
+
+log = logging.getLogger("pympibridge.parallel.engine")
+
+
+class _Client:
+    __slots__ = ("sock", "reader", "session", "out")
+
+    def __init__(self, sock, session):
+        self.sock = sock
+        self.reader = _wire.FrameReader(sock)
+        self.session = session
+        self.out = []
+
+
+class _Reporter(threading.Thread):
+    """Sends task records and queue counts to the controller in batches, off the task path."""
+
+    def __init__(self, engine):
+        super().__init__(name="pympi-engine-reporter", daemon=True)
+        self.engine = engine
+        self.cond = threading.Condition()
+        self.records = []
+        self.stopped = False
+
+    def add(self, record):
+        with self.cond:
+            self.records.append(record)
+            if len(self.records) == 1:
+                self.cond.notify()
+
+    def run(self):
+        while True:
+            with self.cond:
+                while not self.records and not self.stopped:
+                    self.cond.wait()
+                if self.stopped and not self.records:
+                    return
+            time.sleep(0.02)  # let a burst accumulate: one message per 20 ms at most
+            with self.cond:
+                batch, self.records = self.records, []
+            try:
+                self.engine.send_to_controller({"op": "records", "engine_id": self.engine.id,
+                                                "queue": len(self.engine.queue),
+                                                "completed": self.engine.completed},
+                                               [pickle.dumps(batch, protocol=5)])
+            except OSError:
+                return
+
+    def stop(self):
+        with self.cond:
+            self.stopped = True
+            self.cond.notify()
+
+
+class Engine:
+    def __init__(self, config, rank, size):
+        self.id = rank
+        self.size = size
+        self.uuid = str(uuid.uuid4())
+        self.key = bytes.fromhex(config["key"])
+        self.info = {"engine_id": rank, "engine_uuid": self.uuid}
+        self.db_results_limit = int(config.get("db_result_limit", 1 << 20))
+        self.keep_records = config.get("db", "memory") != "none"
+        self.listener = _wire.listen(config.get("engine_ip", "127.0.0.1"))
+        self.url = _wire.url_of(self.listener, config.get("engine_location") or None)
+        self.sel = selectors.DefaultSelector()
+        self.queue = collections.deque()
+        self.aborted = set()
+        self.clients = {}
+        self.completed = 0
+        self.stopping = False
+        self.controller_lock = threading.Lock()
+        self.user_ns = self._fresh_namespace()
+        self.execution_count = 0
+        self.controller, _ = _wire.connect(config["controller"], self.key, {"role": "engine", "id": rank})
+        self.controller_reader = _wire.FrameReader(self.controller)
+        self.reporter = _Reporter(self)
+
+    @staticmethod
+    def _fresh_namespace():
+        # Tasks run in a real module named __main__, so classes they define pickle by reference as they would in
+        # a script, and functions that travel by value get this namespace as their globals.
+        main = types.ModuleType("__main__")
+        main.__dict__["__builtins__"] = builtins
+        sys.modules["__main__"] = main
+        _serialize.set_namespace(main.__dict__)
+        return main.__dict__
+
+    def send_to_controller(self, message, blobs=()):
+        with self.controller_lock:
+            _wire.send_frame(self.controller, [json.dumps(message).encode(), *blobs])
+
+    def register(self):
+        self.send_to_controller({"op": "register_engine", "id": self.id, "uuid": self.uuid, "url": self.url,
+                                 "pid": os.getpid(), "host": socket.gethostname(), "size": self.size})
+        reply = json.loads(self.controller_reader.read_frame()[0])
+        if not reply.get("ok"):
+            raise RuntimeError(f"engine {self.id}: the controller refused registration: {reply.get('error')}")
+
+    # ---- the loop ----------------------------------------------------------------------------------------------
+
+    def serve(self):
+        self.sel.register(self.listener, selectors.EVENT_READ, "accept")
+        self.sel.register(self.controller, selectors.EVENT_READ, "controller")
+        self.reporter.start()
+        log.info("engine %d serving at %s", self.id, self.url)
+        while not self.stopping:
+            self._poll(None if not self.queue else 0)
+            deadline = time.monotonic() + 0.001
+            while self.queue and not self.stopping:
+                client, frame = self.queue.popleft()
+                self._run(client, frame)
+                if time.monotonic() > deadline:
+                    break
+            self._flush()
+        self._flush()
+        self.reporter.stop()
+
+    def _poll(self, timeout):
+        for key, _ in self.sel.select(timeout):
+            what = key.data
+            if what == "accept":
+                self._accept()
+            elif what == "controller":
+                self._controller_message()
+            else:
+                self._read(what)
+
+    def _accept(self):
+        sock, addr = self.listener.accept()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            ident = _wire.server_handshake(sock, self.key, {"engine_id": self.id, "engine_uuid": self.uuid})
+        except (OSError, ValueError) as e:
+            log.warning("engine %d: refused a connection from %s: %s", self.id, addr, e)
+            sock.close()
+            return
+        client = _Client(sock, ident.get("session", "?"))
+        self.clients[sock] = client
+        self.sel.register(sock, selectors.EVENT_READ, client)
+
+    def _read(self, client):
+        if not client.reader.fill():
+            self._drop(client)
+            return
+        try:
+            frames = client.reader.frames()
+        except (OSError, ValueError) as e:
+            log.warning("engine %d: dropping client %s: %s", self.id, client.session, e)
+            self._drop(client)
+            return
+        for frame in frames:
+            kind = frame[0][0]
+            if kind == P.ABORT:
+                self.aborted.update(pickle.loads(frame[1]))
+            elif kind == P.STATUS:
+                _k, _f, _u, _u2, seq, _s = P.REQUEST.unpack(frame[0])
+                client.out.append([P.REPLY.pack(P.OK, 0, 0, 0, seq, 0.0, 0.0), b"", b"",
+                                   pickle.dumps({"queue": len(self.queue), "completed": self.completed})])
+            else:
+                self.queue.append((client, frame))
+
+    def _drop(self, client):
+        self.sel.unregister(client.sock)
+        self.clients.pop(client.sock, None)
+        client.sock.close()
+        # tasks of a client that left are still run (their records reach the database), their replies dropped
+
+    def _controller_message(self):
+        if not self.controller_reader.fill():
+            log.error("engine %d: the controller went away; stopping", self.id)
+            self.stopping = True
+            return
+        for frame in self.controller_reader.frames():
+            msg = json.loads(frame[0])
+            if msg.get("op") == "shutdown":
+                self.stopping = True
+
+    def _flush(self):
+        for client in list(self.clients.values()):
+            if client.out:
+                frames, client.out = client.out, []
+                try:
+                    _wire.send_frames(client.sock, frames)
+                except OSError:
+                    self._drop(client)
+
+    # ---- tasks -------------------------------------------------------------------------------------------------
+
+    def _run(self, client, frame):
+        kind, flags, _u, _u2, seq, submitted = P.REQUEST.unpack(frame[0])
+        started = time.time()
+        if seq in self.aborted:
+            self.aborted.discard(seq)
+            self._reply(client, kind, seq, submitted, P.ABORTED, 0, started, started, b"", b"",
+                        [pickle.dumps({"ename": "TaskAborted", "evalue": "aborted before it ran", "local": True,
+                                       "engine_info": self._info(kind)})], None)
+            return
+        out, err = io.StringIO(), io.StringIO()
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = out, err
+        reply_flags = 0
+        error = None
+        try:
+            result = self._dispatch(kind, flags, frame)
+            if kind == P.EXECUTE:
+                if result is not _NO_RESULT:
+                    reply_flags = P.HAS_RESULT
+                    payload = [pickle.dumps({"text/plain": _repr(result), "execution_count": self.execution_count})]
+                else:
+                    payload = []
+            else:
+                payload = _serialize.dumps(result)
+            status = P.OK
+        except BaseException:
+            error = _wrap(self._info(kind))
+            payload = [pickle.dumps(error)]
+            status = P.ERROR
+        finally:
+            sys.stdout, sys.stderr = saved
+        completed = time.time()
+        self.completed += 1
+        self._reply(client, kind, seq, submitted, status, reply_flags, started, completed,
+                    out.getvalue().encode(), err.getvalue().encode(), payload, error)
+
+    def _reply(self, client, kind, seq, submitted, status, flags, started, completed, stdout, stderr, payload, error):
+        if client.sock in self.clients:
+            client.out.append([P.REPLY.pack(status, flags, 0, 0, seq, started, completed), stdout, stderr, *payload])
+            if len(client.out) >= 256:
+                self._flush()
+        if self.keep_records:
+            size = sum(len(p) if not isinstance(p, memoryview) else p.nbytes for p in payload)
+            stored = [bytes(p) for p in payload] if size <= self.db_results_limit else None
+            self.reporter.add((client.session, seq, kind, submitted, started, completed, status,
+                               stdout, stderr, error, stored))
+
+    def _info(self, kind):
+        return {"engine_id": self.id, "engine_uuid": self.uuid, "method": P.KIND_NAMES.get(kind, "?")}
+
+    def _dispatch(self, kind, flags, frame):
+        ns = self.user_ns
+        if kind == P.APPLY:
+            f = pickle.loads(frame[1])
+            args, kwargs = _serialize.loads(frame[2:])
+            return f(*args, **kwargs)
+        if kind == P.EXECUTE:
+            return self._execute(bytes(frame[1]).decode(), silent=bool(flags & P.SILENT))
+        if kind == P.PUSH:
+            ns.update(_serialize.loads(frame[1:]))
+            return None
+        if kind == P.PULL:
+            names = pickle.loads(frame[1])
+            if isinstance(names, str):
+                return _lookup(ns, names)
+            return [_lookup(ns, n) for n in names]
+        if kind == P.CLEAR:
+            ns.clear()
+            ns["__builtins__"] = builtins
+            ns["__name__"] = "__main__"
+            return None
+        raise ValueError(f"unknown request kind {kind}")
+
+    def _execute(self, code, silent):
+        self.execution_count += 1
+        tree = ast.parse(code, filename="<execute>", mode="exec")
+        last = None
+        if not silent and tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = ast.Expression(tree.body.pop().value)
+        exec(compile(tree, "<execute>", "exec"), self.user_ns)
+        if last is None:
+            return _NO_RESULT
+        value = eval(compile(last, "<execute>", "eval"), self.user_ns)
+        if value is None:
+            return _NO_RESULT
+        self.user_ns["_"] = value
+        return value
+
+
+_NO_RESULT = object()
+
+
+def _lookup(ns, name):
+    head, *rest = name.split(".")
+    try:
+        value = ns[head]
+    except KeyError:
+        raise NameError(f"name '{head}' is not defined") from None
+    for attr in rest:
+        value = getattr(value, attr)
+    return value
+
+
+def _repr(value):
+    try:
+        return repr(value)
+    except Exception as e:  # a broken __repr__ must not lose the task
+        return f"<unrepresentable {type(value).__name__}: {e}>"
+
+
+def _wrap(info):
+    etype, evalue, tb = sys.exc_info()
+    # drop the engine's own frames: the user sees their code, as ipyparallel shows it
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return {"ename": etype.__name__, "evalue": str(evalue),
+            "traceback": "".join(traceback.format_exception(etype, evalue, tb)), "engine_info": info}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="pympibridge.parallel._engine")
+    parser.add_argument("engine_file", help="the engine connection file written by the controller")
+    args = parser.parse_args(argv)
+    with open(args.engine_file) as f:
+        config = json.load(f)
+    from pympibridge import world
+    rank, size = world.Get_rank(), world.Get_size()
+    logging.basicConfig(level=os.environ.get("PYMPI_LOG_LEVEL", "WARNING").upper(),
+                        format=f"[engine {rank}] %(levelname)s %(message)s")
+    engine = Engine(config, rank, size)
+    engine.register()
+    engine.serve()
+    # every engine gets the shutdown together, so the collective MPI_Finalize after this returns does not wait
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""How objects travel between clients and engines: pickle protocol 5, with array buffers out of band.
+
+Functions are shipped the way ipyparallel ships them: a function defined in ``__main__`` (a notebook, a script, a
+lambda) travels by value (its code, defaults and closure) and runs on the engine with the engine's namespace as its
+globals, so it sees what was pushed or imported there (``sync_imports``). A function that can be imported by name on
+the engine travels by reference. ``use_cloudpickle()``/``use_dill()`` switch to those picklers for everything else.
+
+Numpy arrays (anything pickle hands to ``buffer_callback``) are not copied into the pickle: their memory is sent as
+separate frame parts and the receiver rebuilds the array over the received (writable) buffer.
+"""
+
+import builtins
+import io
+import marshal
+import pickle
+import sys
+import types
+
+_PROTOCOL = 5
+_pickler_module = pickle        # switched by use_cloudpickle() / use_dill()
+_namespace = None               # the globals by-value functions get when rebuilt (the engine's user namespace)
+
+
+def set_namespace(ns):
+    """Where functions that travel by value find their globals (engine: the user namespace)."""
+    global _namespace
+    _namespace = ns
+
+
+def _current_namespace():
+    if _namespace is not None:
+        return _namespace
+    return sys.modules["__main__"].__dict__
+
+
+class Reference:
+    """A name resolved on the engine at run time: ``view.apply(f, Reference('a'))`` passes the engine's ``a``."""
+
+    def __init__(self, name):
+        if not isinstance(name, str):
+            raise TypeError(f"Reference takes a variable name, got {type(name).__name__}")
+        self.name = name
+
+    def __repr__(self):
+        return f"<Reference: {self.name!r}>"
+
+    def __reduce__(self):
+        return _resolve_reference, (self.name,)
+
+
+def _resolve_reference(name):
+    ns = _current_namespace()
+    head, *rest = name.split(".")
+    try:
+        value = ns[head]
+    except KeyError:
+        raise NameError(f"name '{head}' is not defined on this engine (Reference({name!r}))") from None
+    for attr in rest:
+        value = getattr(value, attr)
+    return value
+
+
+def interactive(f):
+    """Marks a function to run with the engine's namespace as its globals (as if defined in ``__main__``)."""
+    f.__module__ = "__main__"
+    return f
+
+
+def _importable(f):
+    module = sys.modules.get(f.__module__ or "")
+    if module is None or f.__module__ == "__main__":
+        return False
+    obj = module
+    for part in f.__qualname__.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return False
+    return obj is f
+
+
+def _reduce_function(f):
+    closure = tuple(c.cell_contents for c in f.__closure__) if f.__closure__ else None
+    return _rebuild_function, (marshal.dumps(f.__code__), f.__name__, f.__qualname__, f.__module__,
+                               f.__defaults__, f.__kwdefaults__, closure, f.__dict__ or None)
+
+
+def _rebuild_function(code, name, qualname, module, defaults, kwdefaults, closure, attrs):
+    g = None
+    if module and not module.startswith("__"):
+        try:
+            __import__(module)
+            g = sys.modules[module].__dict__
+        except Exception:  # not importable here: behave like an interactive function
+            g = None
+    if g is None:
+        g = _current_namespace()
+        g.setdefault("__builtins__", builtins)
+    cells = tuple(types.CellType(v) for v in closure) if closure is not None else None
+    f = types.FunctionType(marshal.loads(code), g, name, defaults, cells)
+    f.__qualname__ = qualname
+    f.__kwdefaults__ = kwdefaults
+    f.__module__ = module
+    if attrs:
+        f.__dict__.update(attrs)
+    return f
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj):
+        if type(obj) is types.FunctionType and not _importable(obj):
+            return _reduce_function(obj)
+        return NotImplemented
+
+
+def dumps(obj):
+    """Serializes ``obj`` into frame parts: ``[pickle, *out_of_band_buffers]``."""
+    buffers = []
+    if _pickler_module is pickle:
+        f = io.BytesIO()
+        _Pickler(f, _PROTOCOL, buffer_callback=buffers.append).dump(obj)
+        data = f.getvalue()
+    else:
+        data = _pickler_module.dumps(obj, protocol=_PROTOCOL, buffer_callback=buffers.append)
+    return [data] + [b.raw() for b in buffers]
+
+
+def dumps_inline(obj):
+    """One pickle with everything inside (no separate buffers): for functions, sent ahead of their arguments."""
+    if _pickler_module is pickle:
+        f = io.BytesIO()
+        _Pickler(f, _PROTOCOL).dump(obj)
+        return f.getvalue()
+    return _pickler_module.dumps(obj, protocol=_PROTOCOL)
+
+
+def loads(parts):
+    """Rebuilds an object from frame parts made by ``dumps``."""
+    return pickle.loads(parts[0], buffers=parts[1:])
+
+
+def can_pickle(obj):
+    try:
+        dumps(obj)
+        return True
+    except Exception:
+        return False
+
+
+def use_pickle():
+    """Plain pickle (with ipyparallel-style by-value functions): the default."""
+    global _pickler_module
+    _pickler_module = pickle
+
+
+def use_cloudpickle():
+    """cloudpickle for everything: closures over locals, classes defined interactively."""
+    global _pickler_module
+    import cloudpickle
+    _pickler_module = cloudpickle
+
+
+def use_dill():
+    """dill for everything."""
+    global _pickler_module
+    import dill
+    _pickler_module = dill
+
+
+def pickler_name():
+    return _pickler_module.__name__

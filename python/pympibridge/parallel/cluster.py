@@ -1,0 +1,230 @@
+"""Cluster: start and stop a controller with N MPI engines from Python, as ipyparallel's ``Cluster``.
+
+``Cluster(n=4).start_and_connect_sync()`` starts ``python -m pympibridge.parallel._controller``, which starts the
+engines with ``pympi run -n 4`` (our engines are always MPI engines; ipyparallel 7's
+``engine_launcher_class="MPI"`` is accepted). ``with Cluster(n=4) as rc:`` stops everything on exit.
+"""
+
+import asyncio
+import os
+import random
+import signal
+import string
+import subprocess
+import sys
+import time
+
+from . import _files
+from . import _launch
+from .client import Client
+
+_MPI_LAUNCHERS = {"mpi", "mpiexec", "mpirun", "mpienginesetlauncher", "mpiengineset", "local", "localengineset",
+                  "localenginesetlauncher", "pympi"}
+
+
+def _launcher_name(value):
+    if value is None:
+        return "mpi"
+    name = value if isinstance(value, str) else getattr(value, "__name__", str(value))
+    short = name.rsplit(".", 1)[-1].lower()
+    if short not in _MPI_LAUNCHERS:
+        raise ValueError(f"engine_launcher_class={value!r}: pympibridge engines are MPI ranks started with "
+                         "pympi run; use 'MPI' (or leave it out)")
+    return short
+
+
+class Cluster:
+    """A controller and its engines, owned by this object."""
+
+    def __init__(self, n=None, profile=None, cluster_id=None, engine_launcher_class=None,
+                 controller_launcher_class=None, controller_ip=None, controller_location=None, db="memory",
+                 log_level=None, engine_timeout=60, mpi_args=(), work_dir=None, **kwargs):
+        self.n = n if n is not None else (os.cpu_count() or 1)
+        self.profile = profile or "default"
+        if cluster_id is None:
+            cluster_id = f"{int(time.time())}-{''.join(random.choices(string.ascii_lowercase, k=4))}"
+        self.cluster_id = cluster_id
+        self.engine_launcher_class = _launcher_name(engine_launcher_class)
+        self.controller_ip = controller_ip or "127.0.0.1"
+        self.controller_location = controller_location
+        self.db = db
+        self.log_level = log_level
+        self.engine_timeout = engine_timeout
+        self.mpi_args = list(mpi_args)
+        self.work_dir = work_dir or os.getcwd()
+        self._proc = None
+        self._client = None
+
+    @property
+    def cluster_file(self):
+        return _files.client_file(self.profile, self.cluster_id)
+
+    def __repr__(self):
+        state = "running" if self._proc is not None and self._proc.poll() is None else "stopped"
+        return f"<Cluster(cluster_id={self.cluster_id!r}, profile={self.profile!r}, n={self.n}, {state})>"
+
+    # ---- synchronous API ---------------------------------------------------------------------------------------
+
+    def start_cluster_sync(self, n=None):
+        """Starts the controller and ``n`` engines; returns once the controller is listening."""
+        if n is not None:
+            self.n = n
+        if self._proc is not None and self._proc.poll() is None:
+            raise RuntimeError(f"cluster {self.cluster_id!r} is already running")
+        if os.path.exists(self.cluster_file):
+            data = _files.read_json(self.cluster_file)
+            if _files.pid_alive(data.get("pid", -1)):
+                raise RuntimeError(f"a cluster with id {self.cluster_id!r} (profile {self.profile!r}) is already "
+                                   f"running (pid {data.get('pid')}); stop it or pick another cluster_id")
+        cmd = [sys.executable, "-m", "pympibridge.parallel._controller", "-n", str(self.n), "--profile",
+               self.profile, "--cluster-id", self.cluster_id, "--ip", self.controller_ip, "--db", self.db,
+               "--workdir", self.work_dir]
+        if self.controller_location:
+            cmd += ["--location", self.controller_location]
+        for arg in self.mpi_args:
+            cmd += ["--mpi-arg=" + arg]
+        env = _launch.engine_environment()
+        if self.log_level:
+            env["PYMPI_LOG_LEVEL"] = str(self.log_level)
+        _launch.pympi_command()  # fail here, with what to do, if the engines could not be started
+        self._log_path = os.path.join(_files.log_dir(self.profile), f"controller-{self.cluster_id or 'default'}.log")
+        with open(self._log_path, "ab") as log:
+            self._proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                          stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while True:
+            code = self._proc.poll()
+            if code is not None:
+                raise RuntimeError(f"the controller exited with code {code} before it was ready:\n"
+                                   + self._tail_log())
+            try:
+                if _files.read_json(self.cluster_file).get("pid") == self._proc.pid:
+                    return self
+            except (OSError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                self._terminate()
+                raise TimeoutError("the controller did not start within 30 s:\n" + self._tail_log())
+            time.sleep(0.01)
+
+    def _tail_log(self, lines=30):
+        try:
+            with open(self._log_path, errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def connect_client_sync(self, **kwargs):
+        """A Client connected to this cluster."""
+        kwargs.setdefault("timeout", 30)
+        client = Client(url_file=self.cluster_file, profile=self.profile, cluster_id=self.cluster_id, **kwargs)
+        self._client = client
+        return client
+
+    def start_and_connect_sync(self, n=None, activate=False):
+        """Starts the cluster, connects a Client and waits for all engines; returns the Client."""
+        self.start_cluster_sync(n)
+        client = self.connect_client_sync()
+        try:
+            client.wait_for_engines(self.n, timeout=self.engine_timeout)
+        except TimeoutError as e:
+            self.stop_cluster_sync()
+            raise TimeoutError(f"{e}; engines' log: {os.path.join(_files.log_dir(self.profile), 'engines-' + (self.cluster_id or 'default') + '.log')}") from None
+        if activate:
+            client.activate()
+        return client
+
+    def stop_engines_sync(self, engine_set_id=None):
+        """Stops the engines (the controller keeps running)."""
+        if self._client is None:
+            self.connect_client_sync()
+        self._client._ask("shutdown", targets=self._client.ids)
+
+    def restart_engines_sync(self, engine_set_id=None):
+        """Stops and starts the engines (new processes, empty namespaces); waits for them to register."""
+        client = self._client or self.connect_client_sync()
+        client._ask("restart_engines")
+        deadline = time.monotonic() + self.engine_timeout
+        # the old engines first disappear, then the new ones register
+        while time.monotonic() < deadline:
+            if len(client.ids) == 0:
+                break
+            time.sleep(0.02)
+        client.wait_for_engines(self.n, timeout=max(1, deadline - time.monotonic()))
+
+    def stop_cluster_sync(self):
+        """Stops the engines and the controller; no process of the cluster is left afterwards."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        self._terminate()
+
+    def _terminate(self):
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # anything the controller started and left behind
+        except (ProcessLookupError, PermissionError):
+            pass
+        self._proc = None
+
+    # ---- asyncio API -------------------------------------------------------------------------------------------
+
+    async def start_cluster(self, n=None):
+        return await asyncio.get_running_loop().run_in_executor(None, self.start_cluster_sync, n)
+
+    async def start_and_connect(self, n=None, activate=False):
+        return await asyncio.get_running_loop().run_in_executor(None, self.start_and_connect_sync, n, activate)
+
+    async def connect_client(self, **kwargs):
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: self.connect_client_sync(**kwargs))
+
+    async def stop_cluster(self):
+        return await asyncio.get_running_loop().run_in_executor(None, self.stop_cluster_sync)
+
+    async def restart_engines(self, engine_set_id=None):
+        return await asyncio.get_running_loop().run_in_executor(None, self.restart_engines_sync)
+
+    async def stop_engines(self, engine_set_id=None):
+        return await asyncio.get_running_loop().run_in_executor(None, self.stop_engines_sync)
+
+    # ---- context managers --------------------------------------------------------------------------------------
+
+    def __enter__(self):
+        return self.start_and_connect_sync()
+
+    def __exit__(self, *exc):
+        self.stop_cluster_sync()
+
+    async def __aenter__(self):
+        return await self.start_and_connect()
+
+    async def __aexit__(self, *exc):
+        await self.stop_cluster()
+
+    def __del__(self):
+        try:
+            if self._proc is not None and self._proc.poll() is None:
+                self.stop_cluster_sync()
+        except Exception:
+            pass
+
+
+class ClusterManager:
+    """The clusters whose connection files exist (``./pympi cluster list`` in Python)."""
+
+    def load_clusters(self):
+        out = {}
+        for profile, cluster_id, data, alive in _files.list_clusters():
+            if alive:
+                c = Cluster(n=data.get("n"), profile=profile, cluster_id=cluster_id)
+                out[f"{profile}:{cluster_id}"] = c
+        return out
