@@ -7,7 +7,10 @@ packages=(
   openmpi-bin libopenmpi-dev        # Open MPI 4.1: the default MPI, the one mpi4py is built on
   mpich libmpich-dev                # MPICH: the second ABI, tested side by side
   libpython3-dev                    # libpython3.x.so, embedded in every rank
-  python3-numpy python3-mpi4py python3-cloudpickle python3-pytest
+  python3-numpy python3-mpi4py python3-cloudpickle python3-pytest python3-pytest-timeout
+  python3-dill python3-zmq                    # pympibridge.parallel: use_dill(); zmq only for the ipyparallel peer
+  python3-ipython python3-ipykernel python3-nbclient  # %px magics, the seed notebook run in a real kernel
+  python3-ipyparallel                         # the peer `pympi bench parallel` measures against
   python3-scipy python3-numba       # used by the examples (numpy/scipy step, numba kernel)
   gcc make                          # the native C benchmark baseline
   "$@"

@@ -231,7 +231,8 @@ class Controller:
 
     def _register_engine(self, peer, msg):
         eid = int(msg["id"])
-        info = {"uuid": msg["uuid"], "url": msg["url"], "pid": msg.get("pid"), "host": msg.get("host"),
+        info = {"uuid": msg["uuid"], "url": msg["url"], "ipc": msg.get("ipc"), "pid": msg.get("pid"),
+                "host": msg.get("host"),
                 "alive": True, "queue": 0, "completed": 0}
         with self.lock:
             self.engines[eid] = info
@@ -239,7 +240,8 @@ class Controller:
         peer.ident["id"] = eid
         peer.send({"ok": True})
         log.info("engine %d registered at %s", eid, info["url"])
-        self._broadcast({"event": "engine_registered", "id": eid, "url": info["url"], "uuid": info["uuid"]})
+        self._broadcast({"event": "engine_registered", "id": eid, "url": info["url"], "uuid": info["uuid"],
+                         "ipc": info["ipc"], "host": info["host"]})
 
     def _records(self, msg, blobs):
         eid = msg.get("engine_id")
@@ -265,7 +267,8 @@ class Controller:
 
     def _op_connect(self, msg):
         with self.lock:
-            engines = {str(k): {"url": v["url"], "uuid": v["uuid"]} for k, v in self.engines.items() if v["alive"]}
+            engines = {str(k): {"url": v["url"], "uuid": v["uuid"], "ipc": v["ipc"], "host": v["host"]}
+                       for k, v in self.engines.items() if v["alive"]}
         return {"engines": engines, "n": self.n, "db": self.db_kind}, []
 
     def _op_queue_status(self, msg):

@@ -95,6 +95,8 @@ class Engine:
         self.keep_records = config.get("db", "memory") != "none"
         self.listener = _wire.listen(config.get("engine_ip", "127.0.0.1"))
         self.url = _wire.url_of(self.listener, config.get("engine_location") or None)
+        # clients on this host connect here instead: lower latency, and large arrays pass as memfds
+        self.local_listener, self.ipc_url = _wire.listen_local(f"pympi-engine-{self.uuid}")
         self.sel = selectors.DefaultSelector()
         self.queue = collections.deque()
         self.aborted = set()
@@ -124,7 +126,8 @@ class Engine:
 
     def register(self):
         self.send_to_controller({"op": "register_engine", "id": self.id, "uuid": self.uuid, "url": self.url,
-                                 "pid": os.getpid(), "host": socket.gethostname(), "size": self.size})
+                                 "ipc": self.ipc_url, "pid": os.getpid(), "host": socket.gethostname(),
+                                 "size": self.size})
         reply = json.loads(self.controller_reader.read_frame()[0])
         if not reply.get("ok"):
             raise RuntimeError(f"engine {self.id}: the controller refused registration: {reply.get('error')}")
@@ -133,6 +136,7 @@ class Engine:
 
     def serve(self):
         self.sel.register(self.listener, selectors.EVENT_READ, "accept")
+        self.sel.register(self.local_listener, selectors.EVENT_READ, "accept-local")
         self.sel.register(self.controller, selectors.EVENT_READ, "controller")
         self.reporter.start()
         log.info("engine %d serving at %s", self.id, self.url)
@@ -152,15 +156,18 @@ class Engine:
         for key, _ in self.sel.select(timeout):
             what = key.data
             if what == "accept":
-                self._accept()
+                self._accept(self.listener)
+            elif what == "accept-local":
+                self._accept(self.local_listener)
             elif what == "controller":
                 self._controller_message()
             else:
                 self._read(what)
 
-    def _accept(self):
-        sock, addr = self.listener.accept()
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def _accept(self, listener):
+        sock, addr = listener.accept()
+        if sock.family != socket.AF_UNIX:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             ident = _wire.server_handshake(sock, self.key, {"engine_id": self.id, "engine_uuid": self.uuid})
         except (OSError, ValueError) as e:
@@ -195,6 +202,7 @@ class Engine:
     def _drop(self, client):
         self.sel.unregister(client.sock)
         self.clients.pop(client.sock, None)
+        client.reader.close_pending()
         client.sock.close()
         # tasks of a client that left are still run (their records reach the database), their replies dropped
 

@@ -1,24 +1,35 @@
 """Frames on a stream socket, and the key handshake every connection starts with.
 
-A frame is ``u32 nparts`` then ``nparts`` little-endian ``u64`` lengths, then the parts back to back. Large parts
-(array buffers) are sent from their own memory with ``sendmsg`` and received straight into a fresh ``bytearray`` with
-``recv_into``: no copy on either side beyond the kernel's, and the receiver gets writable memory (so a numpy array
-rebuilt over it is writable).
+A frame is ``u32 nparts`` then ``nparts`` little-endian ``u64`` lengths, then the parts back to back.
+
+Large parts (array buffers) never go through pickle. Over TCP they are sent from their own memory with ``sendmsg``
+and received straight into a fresh ``bytearray`` with ``recv_into``. Between processes on one host (an engine and a
+client on the same machine talk over a Unix socket) a part of 1 MiB or more travels as a file descriptor instead: the
+sender copies it once into a ``memfd`` and passes the descriptor (SCM_RIGHTS); the receiver maps it copy-on-write,
+so pushing one array to N engines costs one copy in all and each engine still owns a private, writable array. Such a
+part has the top bit of its length set and no bytes in the stream.
 
 Every connection is authenticated before anything else is read from it: the server sends a random nonce, the client
 answers HMAC-SHA256(key, "client:" + nonce) and its own nonce, the server proves it knows the key the same way. A peer
-without the key is refused and the connection closed; no request from it is ever parsed.
+without the key is refused and the connection closed; no request from it is ever parsed, no descriptor it sends kept.
 """
 
+import array
+import collections
 import hmac
 import json
+import mmap
 import os
 import socket
 import struct
 
 _COUNT = struct.Struct("<I")
 _LARGE = 64 * 1024           # parts at least this big are received into their own buffer
+_FD_THRESHOLD = 1 << 20      # parts at least this big cross a Unix socket as a memfd
+_FD_FLAG = 1 << 63
 _CHUNK = 256 * 1024          # one recv for many small frames
+_MAX_FDS = 64
+_ANC_SPACE = socket.CMSG_SPACE(_MAX_FDS * 4)
 _HELLO = b"pympi-parallel-1"
 _HANDSHAKE_LIMIT = 64 * 1024  # an unauthenticated peer may not make us allocate more than this
 
@@ -31,41 +42,132 @@ class AuthenticationFailed(ConnectionError):
     """The peer does not have the cluster's key."""
 
 
+def _bytes_view(p):
+    v = p if isinstance(p, memoryview) else memoryview(p)
+    if v.ndim != 1 or v.format != "B":
+        if not v.c_contiguous:
+            raise ValueError("only contiguous buffers can be sent")
+        v = v.cast("B")
+    return v
+
+
+class FdPart:
+    """A buffer copied once into a memfd, ready to be passed to processes on this host (several times)."""
+
+    __slots__ = ("fd", "nbytes", "source")
+
+    def __init__(self, source):
+        view = _bytes_view(source)
+        self.source = view
+        self.nbytes = view.nbytes
+        self.fd = os.memfd_create("pympi-buffer", os.MFD_CLOEXEC)
+        try:
+            os.ftruncate(self.fd, self.nbytes)
+            with mmap.mmap(self.fd, self.nbytes) as mm:
+                mm[:] = view
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __del__(self):
+        self.close()
+
+
+def is_local_socket(sock):
+    return sock.family == socket.AF_UNIX
+
+
 def send_frame(sock, parts):
-    """Sends one frame made of ``parts`` (bytes-like objects; large ones are not copied)."""
-    views = [p if isinstance(p, memoryview) else memoryview(p) for p in parts]
-    views = [v.cast("B") if (v.ndim != 1 or v.format != "B") and v.c_contiguous else v for v in views]
-    lengths = [v.nbytes for v in views]
-    header = _COUNT.pack(len(views)) + struct.pack(f"<{len(views)}Q", *lengths)
-    pieces = [header] + [v for v in views if v.nbytes]
-    total = len(header) + sum(lengths)
-    sent = sock.sendmsg(pieces) if len(pieces) <= 512 else 0
-    if sent == total:
-        return
-    # partial send (or too many pieces for one call): finish piece by piece
-    for piece in pieces:
-        n = len(piece) if isinstance(piece, bytes) else piece.nbytes
-        if sent >= n:
-            sent -= n
-            continue
-        sock.sendall(memoryview(piece)[sent:] if sent else piece)
-        sent = 0
+    """Sends one frame made of ``parts`` (bytes-like objects or FdParts; large ones are not copied)."""
+    send_frames(sock, [parts])
+
+
+def send_frames(sock, frames):
+    """Sends frames with as few system calls as possible (a burst of tiny tasks or replies goes in one)."""
+    local = sock.family == socket.AF_UNIX
+    pieces, fds, temporary = [], [], []
+    small = bytearray()
+    try:
+        for parts in frames:
+            lengths, payload = [], []
+            for p in parts:
+                if isinstance(p, FdPart):
+                    if local:
+                        lengths.append(p.nbytes | _FD_FLAG)
+                        fds.append(p.fd)
+                        continue
+                    p = p.source
+                v = _bytes_view(p)
+                if local and v.nbytes >= _FD_THRESHOLD:
+                    fp = FdPart(v)
+                    temporary.append(fp)
+                    lengths.append(fp.nbytes | _FD_FLAG)
+                    fds.append(fp.fd)
+                    continue
+                lengths.append(v.nbytes)
+                payload.append(v)
+            small += _COUNT.pack(len(lengths)) + struct.pack(f"<{len(lengths)}Q", *lengths)
+            for v in payload:
+                if v.nbytes >= _LARGE:
+                    if small:
+                        pieces.append(bytes(small))
+                        small = bytearray()
+                    pieces.append(v)
+                elif v.nbytes:
+                    small += v
+        if small:
+            pieces.append(bytes(small))
+        if len(fds) > _MAX_FDS:
+            raise ValueError(f"too many large buffers in one message ({len(fds)}, at most {_MAX_FDS})")
+        ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
+        for i in range(0, len(pieces), 512):
+            chunk = pieces[i:i + 512]
+            sent = sock.sendmsg(chunk, ancillary)
+            ancillary = []
+            for piece in chunk:
+                n = piece.nbytes if isinstance(piece, memoryview) else len(piece)
+                if sent >= n:
+                    sent -= n
+                    continue
+                sock.sendall(memoryview(piece)[sent:] if sent else piece)
+                sent = 0
+    finally:
+        for fp in temporary:
+            fp.close()
 
 
 class FrameReader:
     """Reads frames from one socket, buffering small ones so many frames cost one ``recv``."""
 
-    __slots__ = ("sock", "buf", "limit")
+    __slots__ = ("sock", "buf", "limit", "local", "fds")
 
     def __init__(self, sock, limit=None):
         self.sock = sock
         self.buf = bytearray()
         self.limit = limit
+        # descriptors are accepted only once the peer is authenticated (limit=None)
+        self.local = limit is None and sock.family == socket.AF_UNIX
+        self.fds = collections.deque()
 
     def fill(self):
         """One ``recv`` into the buffer; False when the peer has closed the connection."""
         try:
-            data = self.sock.recv(_CHUNK)
+            if self.local:
+                data, ancillary, flags, _ = self.sock.recvmsg(_CHUNK, _ANC_SPACE)
+                for level, kind, payload in ancillary:
+                    if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                        fds = array.array("i")
+                        fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
+                        self.fds.extend(fds)
+                if flags & socket.MSG_CTRUNC:
+                    raise ConnectionError("buffer descriptors were lost (too many in one message)")
+            else:
+                data = self.sock.recv(_CHUNK)
         except (ConnectionResetError, BrokenPipeError):
             return False
         if not data:
@@ -97,20 +199,21 @@ class FrameReader:
         if len(buf) < 4:
             return None
         (n,) = _COUNT.unpack_from(buf, 0)
-        head = 4 + 8 * n
-        if self.limit is not None and n > 16:
+        if n > (16 if self.limit is not None else 1_000_000):
             raise ConnectionError(f"malformed frame ({n} parts)")
+        head = 4 + 8 * n
         if len(buf) < head:
-            if n > 1_000_000:
-                raise ConnectionError(f"malformed frame ({n} parts)")
             return None
         lengths = struct.unpack_from(f"<{n}Q", buf, 4)
-        total = head + sum(lengths)
-        if self.limit is not None and total > self.limit:
+        total = head + sum(length for length in lengths if not length & _FD_FLAG)
+        if self.limit is not None and (total > self.limit or any(length & _FD_FLAG for length in lengths)):
             raise ConnectionError(f"frame of {total} bytes before authentication")
         if len(buf) >= total:
             parts, pos = [], head
             for length in lengths:
+                if length & _FD_FLAG:
+                    parts.append(self._map(length & ~_FD_FLAG))
+                    continue
                 parts.append(bytes(buf[pos:pos + length]))
                 pos += length
             del buf[:total]
@@ -119,12 +222,26 @@ class FrameReader:
             return None  # a small frame still arriving: wait for the next fill
         return self._complete_large(head, lengths)
 
+    def _map(self, nbytes):
+        if not self.fds:
+            raise ConnectionError("a buffer descriptor announced in a frame did not arrive")
+        fd = self.fds.popleft()
+        try:
+            if os.fstat(fd).st_size < nbytes:
+                raise ConnectionError("a buffer descriptor is smaller than its frame says")
+            return mmap.mmap(fd, nbytes, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+        finally:
+            os.close(fd)
+
     def _complete_large(self, head, lengths):
         # Move what is buffered into per-part buffers, then recv_into the rest: big parts are read exactly once.
         buf = self.buf
         pos = head
         parts = []
         for length in lengths:
+            if length & _FD_FLAG:
+                parts.append(self._map(length & ~_FD_FLAG))
+                continue
             part = bytearray(length)
             have = min(max(len(buf) - pos, 0), length)
             if have:
@@ -139,6 +256,10 @@ class FrameReader:
             parts.append(part if length >= _LARGE else bytes(part))
         del buf[:min(pos, len(buf))]
         return parts
+
+    def close_pending(self):
+        while self.fds:
+            os.close(self.fds.popleft())
 
 
 def _mac(key, label, nonce):
@@ -197,15 +318,25 @@ def client_handshake(sock, key, identity=None, timeout=10.0):
 def parse_url(url):
     """``tcp://host:port`` -> (host, port)."""
     if not url.startswith("tcp://"):
-        raise ValueError(f"unsupported address {url!r}: expected tcp://host:port")
+        raise ValueError(f"unsupported address {url!r}: expected tcp://host:port or ipc://@name")
     host, _, port = url[len("tcp://"):].rpartition(":")
     return host.strip("[]"), int(port)
 
 
 def connect(url, key, identity=None, timeout=10.0):
-    host, port = parse_url(url)
-    sock = socket.create_connection((host, port), timeout=timeout)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    """An authenticated connection to ``tcp://host:port`` or ``ipc://@name`` (a Unix socket on this host)."""
+    if url.startswith("ipc://@"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect("\0" + url[len("ipc://@"):])
+        except OSError:
+            sock.close()
+            raise
+    else:
+        host, port = parse_url(url)
+        sock = socket.create_connection((host, port), timeout=timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         info = client_handshake(sock, key, identity, timeout)
     except BaseException:
@@ -224,6 +355,14 @@ def listen(ip, port=0):
     return sock
 
 
+def listen_local(name):
+    """A listening Unix socket in the abstract namespace (no file; reachable from this host only)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind("\0" + name)
+    sock.listen(128)
+    return sock, f"ipc://@{name}"
+
+
 def url_of(sock, advertised_ip=None):
     host, port = sock.getsockname()[:2]
     if advertised_ip:
@@ -232,35 +371,3 @@ def url_of(sock, advertised_ip=None):
         host = socket.gethostname()
     return f"tcp://{host}:{port}"
 
-
-def send_frames(sock, frames):
-    """Sends several frames with as few system calls as possible (replies to a burst of tiny tasks)."""
-    if len(frames) == 1:
-        send_frame(sock, frames[0])
-        return
-    pieces = []
-    small = bytearray()
-    for parts in frames:
-        views = [p if isinstance(p, memoryview) else memoryview(p) for p in parts]
-        views = [v.cast("B") if (v.ndim != 1 or v.format != "B") and v.c_contiguous else v for v in views]
-        small += _COUNT.pack(len(views)) + struct.pack(f"<{len(views)}Q", *(v.nbytes for v in views))
-        for v in views:
-            if v.nbytes >= _LARGE:
-                if small:
-                    pieces.append(bytes(small))
-                    small = bytearray()
-                pieces.append(v)
-            else:
-                small += v
-    if small:
-        pieces.append(bytes(small))
-    for i in range(0, len(pieces), 512):
-        chunk = pieces[i:i + 512]
-        sent = sock.sendmsg(chunk)
-        for piece in chunk:
-            n = piece.nbytes if isinstance(piece, memoryview) else len(piece)
-            if sent >= n:
-                sent -= n
-                continue
-            sock.sendall(memoryview(piece)[sent:] if sent else piece)
-            sent = 0

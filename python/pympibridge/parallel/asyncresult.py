@@ -48,8 +48,18 @@ class ExecuteReply:
         self.execution_count = count
         self.data = {"text/plain": text}
 
+    @property
+    def execute_result(self):
+        """ipyparallel's execute_result message content: {'data': ..., 'execution_count': ..., 'metadata': ...}."""
+        return {"data": self.data, "execution_count": self.execution_count, "metadata": {}}
+
+    def __getitem__(self, key):
+        # ipyparallel's metadata['execute_result'] is that dict: ar.execute_result[0]['data'] keeps working
+        return self.execute_result[key]
+
     def __repr__(self):
-        return f"<ExecuteReply[{self.execution_count}]: {self.data['text/plain'][:60]}>"
+        text = self.data["text/plain"]
+        return f"<ExecuteReply[{self.execution_count}]: {text if len(text) <= 32 else text[:29] + '...'}>"
 
     def _repr_pretty_(self, p, cycle):
         p.text(f"Out[{self.engine_id}:{self.execution_count}]: {self.data['text/plain']}")
@@ -138,7 +148,8 @@ class AsyncResult(concurrent.futures.Future):
             return True
         if timeout is not None and timeout < 0:
             timeout = None
-        concurrent.futures.wait([self], timeout=timeout)
+        with self._condition:
+            self._condition.wait_for(self.done, timeout)
         return self._ready
 
     def ready(self):
@@ -225,7 +236,10 @@ class AsyncResult(concurrent.futures.Future):
         if isinstance(key, slice):
             return self.get()[key]
         if isinstance(key, str):
-            return getattr(self, key)
+            try:
+                return getattr(self, key)
+            except AttributeError:
+                raise KeyError(key) from None  # ar['foo'] is a mapping lookup, as in ipyparallel
         raise TypeError(f"Invalid key type {type(key).__name__!r}, expected int, slice or str")
 
     # ---- timing ------------------------------------------------------------------------------------------------

@@ -137,7 +137,7 @@ class Client:
                 break
             self._control_event(msg)
         for eid, e in msg["engines"].items():
-            self._add_engine(int(eid), e["url"], e["uuid"])
+            self._add_engine(int(eid), e["url"], e["uuid"], e.get("ipc"), e.get("host"))
         self._io = threading.Thread(target=self._io_loop, name="pympi-client-io", daemon=True)
         self._io.start()
         from . import magics
@@ -163,13 +163,20 @@ class Client:
 
     # ---- engines -----------------------------------------------------------------------------------------------
 
-    def _add_engine(self, eid, url, uuid_):
+    def _add_engine(self, eid, url, uuid_, ipc=None, host=None):
         with self._lock:
             old = self._engines.get(eid)
             if old is not None and old.alive and old.uuid == uuid_:
                 return
         try:
-            sock, _ = _wire.connect(url, self._key, {"role": "client", "session": self.session})
+            sock = None
+            if ipc and host == socket.gethostname() and os.environ.get("PYMPI_PARALLEL_TRANSPORT") != "tcp":
+                try:  # same host: a Unix socket (faster, and large arrays pass as memfds)
+                    sock, _ = _wire.connect(ipc, self._key, {"role": "client", "session": self.session})
+                except OSError:
+                    sock = None  # another network namespace, say: TCP still works
+            if sock is None:
+                sock, _ = _wire.connect(url, self._key, {"role": "client", "session": self.session})
         except OSError as e:
             # registered but unreachable: remember why, so using it says so
             conn = _EngineConn(eid, url, uuid_, None)
@@ -283,8 +290,9 @@ class Client:
         seq = next(self._seq)
         return _Task(seq, f"{self.session}_{seq}", kind, flags, payload, ar, index)
 
-    def _send(self, task, eid):
-        """Sends ``task`` to engine ``eid`` (call with the lock held)."""
+    def _send(self, task, eid, batch=None):
+        """Sends ``task`` to engine ``eid`` (call with the lock held); with ``batch`` (a dict engine -> frames)
+        the frame is only queued there, for ``_flush`` to send with the others in one system call."""
         conn = self._engines[eid]
         if not conn.alive:
             raise error.EngineError(f"engine {eid} is dead: {conn.reason}")
@@ -294,20 +302,46 @@ class Client:
         conn.outstanding += 1
         if task.lb:
             conn.lb_outstanding += 1
+        frame = [P.REQUEST.pack(task.kind, task.flags, 0, 0, task.seq, task.submitted), *task.payload]
+        if batch is not None:
+            batch.setdefault(conn, []).append(frame)
+            return
         try:
-            conn.send([P.REQUEST.pack(task.kind, task.flags, 0, 0, task.seq, task.submitted), *task.payload])
+            conn.send(frame)
         except OSError as e:
             self._engine_lost(conn, f"sending to it failed: {e}")
 
+    def _flush(self, batch):
+        for conn, frames in batch.items():
+            if not conn.alive:
+                continue
+            try:
+                with conn.lock:
+                    _wire.send_frames(conn.sock, frames)
+            except OSError as e:
+                self._engine_lost(conn, f"sending to it failed: {e}")
+
     def _submit_direct(self, kind, payload, targets, fname, flags=0, single=False, ar_cls=AsyncResult, **ar_kw):
         """One task per target engine; returns the AsyncResult."""
+        shared = None
+        if len(targets) > 1 and any(getattr(p, "nbytes", len(p)) >= _wire._FD_THRESHOLD for p in payload[1:]):
+            # one copy into a memfd serves every engine on this host (each maps it copy-on-write)
+            shared = [_wire.FdPart(p) if i and getattr(p, "nbytes", len(p)) >= _wire._FD_THRESHOLD else p
+                      for i, p in enumerate(payload)]
+            payload = shared
         tasks = [self._new_task(kind, flags, payload) for _ in targets]
         ar = ar_cls(self, [t.msg_id for t in tasks], fname=fname, targets=targets, single_result=single, **ar_kw)
-        with self._lock:
-            for i, (t, eid) in enumerate(zip(tasks, targets)):
-                t.ar, t.index = ar, i
-                self._send(t, eid)
-            self.history.extend(t.msg_id for t in tasks)
+        try:
+            with self._lock:
+                for i, (t, eid) in enumerate(zip(tasks, targets)):
+                    t.ar, t.index = ar, i
+                    self._send(t, eid)
+                    t.payload = None  # sent: the buffers are the caller's again
+                self.history.extend(t.msg_id for t in tasks)
+        finally:
+            for p in shared or ():
+                if isinstance(p, _wire.FdPart):
+                    p.close()
         return ar
 
     def _submit_lb(self, tasks, ar, retries=0, targets=None, after=None, follow=None, timeout=None):
@@ -326,7 +360,10 @@ class Client:
                 else:
                     self._lb_queue.append(t)
             self.history.extend(t.msg_id for t in tasks)
-            self._dispatch_lb()
+            if len(self._lb_queue) == len(tasks) or not self._pending:
+                # nothing was waiting: send now (an isolated apply must not wait for the I/O thread); otherwise
+                # the I/O thread sends queued tasks in batches as replies make room
+                self._dispatch_lb()
         if deadline is not None:
             self._wake()
 
@@ -338,6 +375,13 @@ class Client:
         if not queue:
             return
         engines = [c for c in self._engines.values() if c.alive]
+        batch = {}
+        try:
+            self._fill_engines(queue, engines, batch)
+        finally:
+            self._flush(batch)
+
+    def _fill_engines(self, queue, engines, batch):
         while queue:
             task = queue[0]
             best = None
@@ -366,7 +410,7 @@ class Client:
                     continue
                 break
             queue.popleft()
-            self._send(task, best.id)
+            self._send(task, best.id, batch)
 
     def _can_ever_run(self, task, engines):
         for c in engines:
@@ -565,8 +609,8 @@ class Client:
     def _control_event(self, msg):
         event = msg["event"]
         if event == "engine_registered":
-            threading.Thread(target=self._add_engine, args=(msg["id"], msg["url"], msg["uuid"]),
-                             daemon=True).start()
+            threading.Thread(target=self._add_engine, daemon=True,
+                             args=(msg["id"], msg["url"], msg["uuid"], msg.get("ipc"), msg.get("host"))).start()
         elif event == "engine_died":
             with self._lock:
                 conn = self._engines.get(msg["id"])

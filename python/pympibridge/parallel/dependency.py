@@ -33,13 +33,13 @@ class Dependency(set):
         self.success = success
         self.failure = failure
 
-    def _outcomes(self, client):
+    def _outcomes(self, done_ok, done_failed):
         met, impossible, pending = 0, 0, 0
         for m in self:
-            if m in client._done_ok:
+            if m in done_ok:
                 met += self.success
                 impossible += not self.success
-            elif m in client._done_failed:
+            elif m in done_failed:
                 met += self.failure
                 impossible += not self.failure
             else:
@@ -50,7 +50,26 @@ class Dependency(set):
         """'met', 'pending' or 'impossible' for this client's view of the tasks."""
         if not self:
             return "met"
-        met, impossible, pending = self._outcomes(client)
+        # The balancer runs in this client and learns only of its own tasks finishing: a msg_id it never submitted
+        # (a typo, another client's task) would keep the task waiting forever, so it can never be met.
+        prefix = client.session + "_"
+        if any(not m.startswith(prefix) and m not in client._done_ok and m not in client._done_failed
+               for m in self):
+            return "impossible"
+        return self._state(client._done_ok, client._done_failed)
+
+    def check(self, completed, failed=None):
+        """ipyparallel's API: is the dependency met, given the msg_ids that succeeded and that failed?"""
+        return self._state(set(completed), set(failed or ())) == "met"
+
+    def unreachable(self, completed, failed=None):
+        """ipyparallel's API: can the dependency never be met, given the msg_ids that succeeded and failed?"""
+        return self._state(set(completed), set(failed or ())) == "impossible"
+
+    def _state(self, done_ok, done_failed):
+        if not self:
+            return "met"
+        met, impossible, pending = self._outcomes(done_ok, done_failed)
         if self.all:
             if impossible:
                 return "impossible"
@@ -67,7 +86,9 @@ class Dependency(set):
         if not self:
             return True
         engines = self._engines_of(client)
-        return eid in engines if self.all and len(engines) <= 1 else eid in engines
+        if self.all:
+            return engines == {eid}  # every followed task ran on this engine (and not on another)
+        return eid in engines
 
     def engine_possible(self, client, eid):
         if not self:

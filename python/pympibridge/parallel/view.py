@@ -308,6 +308,11 @@ class DirectView(View):
                                        self.targets == "all" else key)
 
     def __setitem__(self, key, value):
+        if isinstance(key, str) and "." in key:
+            # view['a.b'] = v sets an attribute of an engine object, as ipyparallel does
+            obj, attr = key.rsplit(".", 1)
+            self._really_apply(setattr, (_serialize.Reference(obj), attr, value), {}, block=True)
+            return
         self.update({key: value}, block=True)
 
     def scatter(self, key, seq, dist="b", flatten=False, targets=None, block=None, track=None):
@@ -451,7 +456,7 @@ class LoadBalancedView(View):
     def _lb_targets(self, targets=None):
         t = self.targets if targets is None else targets
         if t is None or t == "all":
-            if not self.client.ids:
+            if not any(c.alive for c in self.client._engines.values()):
                 raise error.NoEnginesRegistered()
             return None
         return set(self.client._build_targets(t))
