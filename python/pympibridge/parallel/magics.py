@@ -429,6 +429,13 @@ if Magics is not None:
             signal_on_interrupt = self.signal_on_interrupt if signal_on_interrupt is None else signal_on_interrupt
 
             targets = self.view.targets
+            if isinstance(targets, (slice, range)) or isinstance(targets, int) and targets < 0:
+                try:  # ipyparallel's views hold explicit ids: show those
+                    ids = self.view.client.ids
+                    targets = ids[targets] if isinstance(targets, slice) else (
+                        list(targets) if isinstance(targets, range) else ids[targets])
+                except (IndexError, TypeError):
+                    pass
             if isinstance(targets, list) and len(targets) > 10:
                 str_targets = str(targets[:4])[:-1] + ", ..., " + str(targets[-4:])[1:]
             else:

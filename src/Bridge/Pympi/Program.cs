@@ -19,6 +19,7 @@ public static class Program
                 "bench" => await BenchCommand.RunAsync(rest),
                 "demo" => await DemoCommand.RunAsync(rest),
                 "run" => await RunCommand.RunAsync(rest),
+                "cluster" => await ClusterCommand.RunAsync(rest),
                 "info" => InfoCommand.Run(rest),
                 RunCommand.RankCommandName => RunCommand.RankMain(rest),
                 "bench-worker" => BenchWorkerCommand.Run(rest), // hidden: run by `bench` inside each MPI rank
@@ -55,6 +56,9 @@ public static class Program
           run -n N [--python PATH] [--mpi openmpi|mpich] [--timeout S] [--mpiexec-arg ARG]...
               (script.py | -m module | -c code) [args...]
                                         run an mpi4py program on N ranks under the .NET host
+          cluster start -n N [--profile P] [--cluster-id ID] [--daemon] [--ip ADDR] [--db memory|sqlite|none]
+          cluster stop [--profile P] [--cluster-id ID] [--all] | cluster list
+                                        a controller and N MPI engines for pympibridge.parallel (ipcluster)
           info [--python PATH]          MPI and Python found here, versions, and what to install
           demo [--sweep]                the multi-rank demo (4 ranks, C# and Python)
           bench mpi|python|bridge|all [--json FILE]

@@ -1,0 +1,210 @@
+"""``pympi cluster start|stop|list``: the ``ipcluster`` of this product (run by the pympi tool with the interpreter
+it embeds, or directly as ``python -m pympibridge.parallel._cli``)."""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from . import _files
+from . import _launch
+
+
+def _start(args):
+    if args.n < 1:
+        sys.exit(f"pympi cluster start: -n must be at least 1 (got {args.n})")
+    path = _files.client_file(args.profile, args.cluster_id)
+    if os.path.exists(path):
+        try:
+            data = _files.read_json(path)
+        except (OSError, ValueError):
+            data = {}
+        if _files.pid_alive(data.get("pid", -1)):
+            sys.exit(f"pympi cluster start: a cluster is already running for profile {args.profile!r}"
+                     f"{' id ' + repr(args.cluster_id) if args.cluster_id else ''} (pid {data.get('pid')}); "
+                     "stop it with 'pympi cluster stop' or choose --cluster-id")
+        os.unlink(path)  # left by a cluster that died
+    _launch.pympi_command()  # fail now, with what to do, if engines cannot be started
+    cmd = [sys.executable, "-m", "pympibridge.parallel._controller", "-n", str(args.n), "--profile", args.profile,
+           "--cluster-id", args.cluster_id, "--ip", args.ip, "--db", args.db, "--workdir", os.getcwd()]
+    if args.location:
+        cmd += ["--location", args.location]
+    env = _launch.engine_environment()
+    if args.daemon:
+        log_path = os.path.join(_files.log_dir(args.profile), f"controller-{args.cluster_id or 'default'}.log")
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+    else:
+        proc = subprocess.Popen(cmd, env=env)
+    try:
+        client = _wait_ready(proc, path, args.n, args.timeout)
+    except BaseException as e:
+        _terminate(proc)
+        if isinstance(e, KeyboardInterrupt):
+            sys.exit(130)
+        sys.exit(f"pympi cluster start: {e}")
+    print(f"cluster ready: {len(client.ids)} MPI engines, controller {client._config['controller']} "
+          f"(pid {proc.pid}); connect with ipp.Client("
+          f"{'' if args.profile == 'default' and not args.cluster_id else repr_args(args)})", flush=True)
+    print(f"connection file: {path}", flush=True)
+    client.close()
+    if args.daemon:
+        return 0
+    print("press Ctrl-C to stop the cluster", flush=True)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        _terminate(proc)
+        return 0
+
+
+def repr_args(args):
+    parts = []
+    if args.profile != "default":
+        parts.append(f"profile={args.profile!r}")
+    if args.cluster_id:
+        parts.append(f"cluster_id={args.cluster_id!r}")
+    return ", ".join(parts)
+
+
+def _wait_ready(proc, path, n, timeout):
+    from .client import Client
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the controller exited with code {proc.returncode} (see the log in "
+                               f"{_files.log_dir()})")
+        try:
+            if _files.read_json(path).get("pid") == proc.pid:
+                break
+        except (OSError, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the controller did not start within {timeout} s")
+        time.sleep(0.02)
+    client = Client(url_file=path, timeout=max(1.0, deadline - time.monotonic()))
+    client.wait_for_engines(n, timeout=max(1.0, deadline - time.monotonic()))
+    return client
+
+
+def _terminate(proc, grace=15):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL) if _own_group(proc) else proc.kill()
+            proc.wait()
+
+
+def _own_group(proc):
+    try:
+        return os.getpgid(proc.pid) == proc.pid
+    except ProcessLookupError:
+        return False
+
+
+def _stop(args):
+    targets = [(p, c, d, alive) for p, c, d, alive in _files.list_clusters()
+               if args.all or (p == args.profile and c == args.cluster_id)]
+    if not targets:
+        sys.exit(f"pympi cluster stop: no cluster for profile {args.profile!r}"
+                 f"{' id ' + repr(args.cluster_id) if args.cluster_id else ''} (see 'pympi cluster list')")
+    status = 0
+    for profile, cluster_id, data, alive in targets:
+        name = f"{profile}:{cluster_id or '(default)'}"
+        pid = data.get("pid", -1)
+        if not alive:
+            _remove_files(profile, cluster_id)
+            print(f"{name}: not running (stale connection file removed)")
+            continue
+        try:
+            from .client import Client
+            client = Client(url_file=_files.client_file(profile, cluster_id), timeout=5)
+            client.shutdown(hub=True)
+            client.close()
+        except Exception as e:  # fall back to a signal: the controller stops its engines on SIGTERM
+            print(f"{name}: asking the controller failed ({e}); sending SIGTERM", file=sys.stderr)
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        if not _wait_gone(pid, args.timeout):
+            print(f"{name}: controller {pid} still running after {args.timeout} s; killing it", file=sys.stderr)
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            status = 1
+        _remove_files(profile, cluster_id)
+        print(f"{name}: stopped")
+    return status
+
+
+def _wait_gone(pid, timeout):
+    deadline = time.monotonic() + timeout
+    while _files.pid_alive(pid):
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return True
+        except ChildProcessError:
+            pass
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _remove_files(profile, cluster_id):
+    for path in (_files.client_file(profile, cluster_id), _files.engine_file(profile, cluster_id)):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def _list(args):
+    clusters = _files.list_clusters()
+    if not clusters:
+        print(f"no clusters (connection files live in {_files.base_dir()})")
+        return 0
+    print(f"{'PROFILE':<12} {'CLUSTER ID':<24} {'ENGINES':>7} {'STATE':<8} {'PID':>7}  CONTROLLER")
+    for profile, cluster_id, data, alive in clusters:
+        print(f"{profile:<12} {cluster_id or '(default)':<24} {data.get('n', '?'):>7} "
+              f"{'running' if alive else 'stale':<8} {data.get('pid', '?'):>7}  {data.get('controller', '?')}")
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="pympi cluster", description="Start, stop and list clusters of MPI "
+                                     "engines (each engine a PyMpiBridge rank) for pympibridge.parallel.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    start = sub.add_parser("start", help="start a controller and N MPI engines")
+    start.add_argument("-n", "--n", type=int, required=True, help="number of engines (MPI ranks)")
+    start.add_argument("--profile", default="default")
+    start.add_argument("--cluster-id", default="")
+    start.add_argument("--daemon", action="store_true", help="return once the cluster is ready; it keeps running")
+    start.add_argument("--ip", default="127.0.0.1",
+                       help="address to listen on (default loopback; '*' opens the cluster to other hosts)")
+    start.add_argument("--location", default=None, help="address other hosts use to reach this one")
+    start.add_argument("--db", default="memory", choices=["memory", "sqlite", "none"], help="task database")
+    start.add_argument("--timeout", type=float, default=120, help="seconds to wait for the engines")
+    stop = sub.add_parser("stop", help="stop a cluster (engines and controller)")
+    stop.add_argument("--profile", default="default")
+    stop.add_argument("--cluster-id", default="")
+    stop.add_argument("--all", action="store_true", help="stop every cluster")
+    stop.add_argument("--timeout", type=float, default=20)
+    sub.add_parser("list", help="list clusters and whether they run")
+    args = parser.parse_args(argv)
+    return {"start": _start, "stop": _stop, "list": _list}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
