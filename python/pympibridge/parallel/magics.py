@@ -187,8 +187,7 @@ class AlreadyDisplayedError(error.CompositeError):
     def render_traceback(self, excid=None):
         if excid is not None:
             return self.original.render_traceback(excid)
-        n = len(self.elist)
-        return [f"{n} errors" if n != 1 else "1 error"]
+        return [f"{len(self.elist)} errors"]  # ipyparallel's words, whatever the number
 
     def _render_traceback_(self):
         return self.render_traceback()
