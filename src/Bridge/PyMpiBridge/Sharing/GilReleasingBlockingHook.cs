@@ -1,15 +1,16 @@
 using PyMpiBridge.Mpi.Interop;
-using PyMpiBridge.Python.Interop;
+using PyMpiBridge.Python;
 
-namespace PyMpiBridge.Python;
+namespace PyMpiBridge.Sharing;
 
 /// <summary>
 /// Releases the GIL around every blocking MPI call made by a thread that holds it, and takes it back after:
 /// what <c>Py_BEGIN_ALLOW_THREADS</c> does in mpi4py. Without it, a C# function called from Python that waits in
 /// <c>MPI_Recv</c> would stop every other Python thread of the rank (and deadlock one that must send first).
-/// A thread without the GIL pays one thread-local read.
+/// A thread without the GIL pays one thread-local read. It lives in the bridge because it is where the two meet:
+/// the MPI binding and the CPython embedding know nothing of each other.
 /// </summary>
-internal sealed unsafe class GilReleasingBlockingHook : IBlockingCallHook
+internal sealed class GilReleasingBlockingHook : IBlockingCallHook
 {
     public static readonly GilReleasingBlockingHook Instance = new();
 
@@ -30,14 +31,12 @@ internal sealed unsafe class GilReleasingBlockingHook : IBlockingCallHook
         int depth = GilState.Depth;
         if (depth <= 0 || !PythonEngine.IsRunning) return 0;
         t_savedDepth = depth;
-        GilState.Depth = 0;
-        return CPython.PyEval_SaveThread();
+        return GilState.SaveThread();
     }
 
     public void Exit(nint token)
     {
         if (token == 0) return;
-        CPython.PyEval_RestoreThread(token);
-        GilState.Depth = t_savedDepth;
+        GilState.RestoreThread(token, t_savedDepth);
     }
 }
