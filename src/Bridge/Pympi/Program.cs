@@ -21,7 +21,6 @@ public static class Program
                 "run" => await RunCommand.RunAsync(rest),
                 "info" => InfoCommand.Run(rest),
                 RunCommand.RankCommandName => RunCommand.RankMain(rest),
-                "bench-worker" => BenchWorkerCommand.Run(rest), // hidden: run by `bench` inside each MPI rank
                 _ => UnknownCommand(command),
             };
         }

@@ -1,8 +1,6 @@
 using PyMpiBridge.Launching;
-using PyMpiBridge.Tests.Mpi;
-using PyMpiBridge.Tool.Bench;
 
-namespace PyMpiBridge.Tests.Bench;
+namespace PyMpiBridge.Benchmarks.Tests;
 
 /// <summary>
 /// The C# side of <c>pympi bench mpi</c> runs on 2 ranks and prints one well-formed record per
@@ -10,13 +8,11 @@ namespace PyMpiBridge.Tests.Bench;
 /// </summary>
 public class MpiBenchWorkerTests
 {
-    private static string PympiDll => ScenarioRun.PympiDll;
-
     [Test]
     public async Task Worker_OnTwoRanks_PrintsEveryPingPongAndAllreduceMeasurementOnce()
     {
-        Assert.That(File.Exists(PympiDll), Is.True, $"{PympiDll} is not built");
-        var job = await MpiLauncher.RunAsync(2, "dotnet", [PympiDll, "bench-worker", "mpi", "--repeats", "1"], ScenarioRun.Timeout,
+        Assert.That(File.Exists(BuiltPrograms.BenchmarksDll), Is.True, $"{BuiltPrograms.BenchmarksDll} is not built");
+        var job = await MpiLauncher.RunAsync(2, "dotnet", [BuiltPrograms.BenchmarksDll, BenchWorkerCommand.Name, "mpi", "--repeats", "1"], BuiltPrograms.Timeout,
             environment: new Dictionary<string, string> { ["TERM"] = "dumb" });
         string output = $"exit {job.ExitCode}\n{job.Stdout}\n{job.Stderr}";
         Assert.That(job.TimedOut, Is.False, output);
@@ -34,7 +30,7 @@ public class MpiBenchWorkerTests
     [Test]
     public async Task Worker_OnThreeRanks_RefusesWithAMessageAndNonZeroExit()
     {
-        var job = await MpiLauncher.RunAsync(3, "dotnet", [PympiDll, "bench-worker", "mpi", "--repeats", "1"], ScenarioRun.Timeout,
+        var job = await MpiLauncher.RunAsync(3, "dotnet", [BuiltPrograms.BenchmarksDll, BenchWorkerCommand.Name, "mpi", "--repeats", "1"], BuiltPrograms.Timeout,
             environment: new Dictionary<string, string> { ["TERM"] = "dumb" });
         Assert.That(job.TimedOut, Is.False);
         Assert.That(job.ExitCode, Is.Not.EqualTo(0));

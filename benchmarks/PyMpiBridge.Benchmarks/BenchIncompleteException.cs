@@ -1,4 +1,4 @@
-namespace PyMpiBridge.Tool.Bench;
+namespace PyMpiBridge.Benchmarks;
 
 /// <summary>
 /// Some implementations of a suite failed. Carries what the others measured, so the report still

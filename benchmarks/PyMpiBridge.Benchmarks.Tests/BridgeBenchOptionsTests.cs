@@ -1,7 +1,4 @@
-using PyMpiBridge.Tool;
-using PyMpiBridge.Tool.Bench;
-
-namespace PyMpiBridge.Tests.Bench;
+namespace PyMpiBridge.Benchmarks.Tests;
 
 /// <summary>Options of <c>pympi bench bridge</c>: everything by default, subsets in a fixed order, bad input named.</summary>
 public class BridgeBenchOptionsTests

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace PyMpiBridge.Tool.Bench;
+namespace PyMpiBridge.Benchmarks;
 
 /// <summary>
 /// One measurement, in the JSON shape every suite writes:

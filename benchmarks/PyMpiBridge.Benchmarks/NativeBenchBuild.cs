@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using PyMpiBridge.Launching;
 
-namespace PyMpiBridge.Tool.Bench;
+namespace PyMpiBridge.Benchmarks;
 
 /// <summary>
 /// Builds a native C benchmark with Open MPI's <c>mpicc</c> on demand: only when the executable is

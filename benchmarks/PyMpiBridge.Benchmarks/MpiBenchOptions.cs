@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace PyMpiBridge.Tool.Bench;
+namespace PyMpiBridge.Benchmarks;
 
 /// <summary>
 /// Options of <c>pympi bench mpi</c>:

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using PyMpiBridge.Launching;
 
-namespace PyMpiBridge.Tool.Bench;
+namespace PyMpiBridge.Benchmarks;
 
 /// <summary>
 /// How a suite starts one benchmark program under mpiexec and reads its records — shared by <c>bench mpi</c> and

@@ -1,4 +1,4 @@
-namespace PyMpiBridge.Tool.Bench;
+namespace PyMpiBridge.Benchmarks;
 
 /// <summary>
 /// <c>pympi bench mpi</c>: ping-pong (latency, bandwidth) and Allreduce (latency) on 2 ranks, for
@@ -56,9 +56,9 @@ public sealed class MpiBenchSuite : IBenchSuite
                     Path.Combine(root, "artifacts", "native", "mpi_bench"));
                 return new BenchLaunch(impl, exe, common);
             case "csharp":
-                // The worker lives in this very assembly (hidden command `bench-worker mpi`).
+                // The worker lives in this very program (hidden command `worker mpi`).
                 string dll = typeof(MpiBenchSuite).Assembly.Location;
-                return new BenchLaunch(impl, "dotnet", [dll, "bench-worker", "mpi", .. common]);
+                return new BenchLaunch(impl, "dotnet", [dll, BenchWorkerCommand.Name, "mpi", .. common]);
             case "mpi4py":
                 if (!File.Exists(Python))
                     throw new FileNotFoundException($"{Python} is missing; mpi4py is benchmarked with Debian's Python. Install it: apt-get install python3-mpi4py python3-numpy");

@@ -1,8 +1,6 @@
 using PyMpiBridge.Launching;
-using PyMpiBridge.Tests.Mpi;
-using PyMpiBridge.Tool.Bench;
 
-namespace PyMpiBridge.Tests.Bench;
+namespace PyMpiBridge.Benchmarks.Tests;
 
 /// <summary>
 /// The in-rank side of <c>pympi bench bridge</c> (C# rank 0, Python rank 1 in one job) runs on 2 ranks and prints
@@ -10,14 +8,12 @@ namespace PyMpiBridge.Tests.Bench;
 /// </summary>
 public class BridgeBenchWorkerTests
 {
-    private static string PympiDll => ScenarioRun.PympiDll;
-
     [Test]
     public async Task Worker_OnTwoRanks_PrintsThePingPongOfCSharpAgainstPythonAndTheHandOffsBesideMemcpy()
     {
-        Assert.That(File.Exists(PympiDll), Is.True, $"{PympiDll} is not built");
-        var job = await MpiLauncher.RunAsync(2, "dotnet", [PympiDll, "bench-worker", "bridge", "--repeats", "1"], ScenarioRun.Timeout,
-            environment: new Dictionary<string, string> { ["TERM"] = "dumb", ["PYMPI_HOME"] = ScenarioRun.RepoRoot() });
+        Assert.That(File.Exists(BuiltPrograms.BenchmarksDll), Is.True, $"{BuiltPrograms.BenchmarksDll} is not built");
+        var job = await MpiLauncher.RunAsync(2, "dotnet", [BuiltPrograms.BenchmarksDll, BenchWorkerCommand.Name, "bridge", "--repeats", "1"], BuiltPrograms.Timeout,
+            environment: new Dictionary<string, string> { ["TERM"] = "dumb", ["PYMPI_HOME"] = RepoLayout.FindRoot() });
         string output = $"exit {job.ExitCode}\n{job.Stdout}\n{job.Stderr}";
         Assert.That(job.TimedOut, Is.False, output);
         Assert.That(job.ExitCode, Is.EqualTo(0), output);
@@ -34,8 +30,8 @@ public class BridgeBenchWorkerTests
     [Test]
     public async Task HostedMpi4pyBench_PingPongOnly_PrintsOnlyPingPongRecordsUnderTheHost()
     {
-        string script = Path.Combine(ScenarioRun.RepoRoot(), "benchmarks", "python", "mpi4py_bench.py");
-        var job = await MpiLauncher.RunAsync(2, "dotnet", [PympiDll, "__rank", script, "--repeats", "1", "--pingpong-only"], ScenarioRun.Timeout,
+        string script = Path.Combine(RepoLayout.FindRoot(), "benchmarks", "python", "mpi4py_bench.py");
+        var job = await MpiLauncher.RunAsync(2, "dotnet", [BuiltPrograms.PympiDll, RepoLayout.PympiRankCommand, script, "--repeats", "1", "--pingpong-only"], BuiltPrograms.Timeout,
             environment: new Dictionary<string, string> { ["TERM"] = "dumb" });
         string output = $"exit {job.ExitCode}\n{job.Stdout}\n{job.Stderr}";
         Assert.That(job.ExitCode, Is.EqualTo(0), output);
@@ -47,7 +43,7 @@ public class BridgeBenchWorkerTests
     [Test]
     public async Task Worker_OnThreeRanks_RefusesWithAMessageAndNonZeroExit()
     {
-        var job = await MpiLauncher.RunAsync(3, "dotnet", [PympiDll, "bench-worker", "bridge", "--repeats", "1"], ScenarioRun.Timeout,
+        var job = await MpiLauncher.RunAsync(3, "dotnet", [BuiltPrograms.BenchmarksDll, BenchWorkerCommand.Name, "bridge", "--repeats", "1"], BuiltPrograms.Timeout,
             environment: new Dictionary<string, string> { ["TERM"] = "dumb" });
         Assert.That(job.TimedOut, Is.False);
         Assert.That(job.ExitCode, Is.Not.EqualTo(0));

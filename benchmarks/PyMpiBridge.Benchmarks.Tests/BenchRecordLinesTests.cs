@@ -1,6 +1,4 @@
-using PyMpiBridge.Tool.Bench;
-
-namespace PyMpiBridge.Tests.Bench;
+namespace PyMpiBridge.Benchmarks.Tests;
 
 /// <summary>Reading benchmark programs' stdout: every record counts, nothing else does, and nothing is silently dropped.</summary>
 public class BenchRecordLinesTests

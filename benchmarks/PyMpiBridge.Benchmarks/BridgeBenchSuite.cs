@@ -1,6 +1,6 @@
 using PyMpiBridge.Launching;
 
-namespace PyMpiBridge.Tool.Bench;
+namespace PyMpiBridge.Benchmarks;
 
 /// <summary>
 /// <c>pympi bench bridge</c>: what the bridge itself costs, each number beside its natural baseline from the same run.
@@ -75,7 +75,7 @@ public sealed class BridgeBenchSuite : IBenchSuite
         // One job measures the C#⇄Python ping-pong and, on rank 0 afterwards, the array hand-offs.
         if (pingPong || arrays)
         {
-            string[] worker = [dll, "bench-worker", "bridge", "--repeats", options.Repeats.ToString(), .. pingPong ? ["--pingpong"] : Array.Empty<string>(), .. arrays ? ["--arrays"] : Array.Empty<string>()];
+            string[] worker = [dll, BenchWorkerCommand.Name, "bridge", "--repeats", options.Repeats.ToString(), .. pingPong ? ["--pingpong"] : Array.Empty<string>(), .. arrays ? ["--arrays"] : Array.Empty<string>()];
             launches.Add(pingPong
                 ? new BenchLaunch(BridgeBenchWorker.PingPongImpl, "dotnet", worker, AlsoPrints: arrays ? ["csharp", "memcpy"] : null)
                 : new BenchLaunch("csharp", "dotnet", worker, AlsoPrints: ["memcpy"]));
@@ -87,7 +87,7 @@ public sealed class BridgeBenchSuite : IBenchSuite
             if (!File.Exists(script)) throw new FileNotFoundException($"benchmark script {script} is missing.", script);
             launches.Add(new BenchLaunch("mpi4py", Python, [script, .. common]));
             // Exactly what `pympi run -n 2 mpi4py_bench.py` starts in each rank; the script names its records "mpi4py".
-            launches.Add(new BenchLaunch("mpi4py-hosted", "dotnet", [dll, RunCommand.RankCommandName, script, .. common], PrintedImpl: "mpi4py"));
+            launches.Add(new BenchLaunch("mpi4py-hosted", "dotnet", [RepoLayout.PympiDll(), RepoLayout.PympiRankCommand, script, .. common], PrintedImpl: "mpi4py"));
         }
         return launches;
     }
@@ -109,10 +109,10 @@ public sealed class BridgeBenchSuite : IBenchSuite
     /// </summary>
     private static async Task<IReadOnlyList<BenchRecord>> StartupAsync(BridgeBenchOptions options, Dictionary<string, string> failures)
     {
-        string dll = typeof(BridgeBenchSuite).Assembly.Location;
+        string pympi = RepoLayout.PympiDll();
         var programs = new (string Impl, string Program, string[] Args)[]
         {
-            ("pympi", "dotnet", [dll, RunCommand.RankCommandName, "-c", StartupCode]),
+            ("pympi", "dotnet", [pympi, RepoLayout.PympiRankCommand, "-c", StartupCode]),
             ("python", Python, ["-c", StartupCode]),
         };
         var times = programs.ToDictionary(p => p.Impl, _ => new List<double>());

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Spectre.Console;
 
-namespace PyMpiBridge.Tool.Bench;
+namespace PyMpiBridge.Benchmarks;
 
 /// <summary>Prints records as a table with ratios to a baseline implementation, and writes JSON.</summary>
 public static class BenchReport

@@ -1,6 +1,4 @@
-using PyMpiBridge.Tool.Bench;
-
-namespace PyMpiBridge.Tool;
+namespace PyMpiBridge.Benchmarks;
 
 /// <summary><c>pympi bench mpi|python|bridge|all [--json FILE]</c>.</summary>
 public static class BenchCommand

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using PyMpiBridge.Python;
 
-namespace PyMpiBridge.Tool.Bench;
+namespace PyMpiBridge.Benchmarks;
 
 /// <summary>
 /// Calls and array hand-offs between C# and the embedded CPython, each beside its natural baseline measured in the

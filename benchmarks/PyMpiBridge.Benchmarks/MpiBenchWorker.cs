@@ -1,11 +1,11 @@
 using System.Text.Json;
 using PyMpiBridge.Mpi;
 
-namespace PyMpiBridge.Tool.Bench;
+namespace PyMpiBridge.Benchmarks;
 
 /// <summary>
 /// The C# side of <c>pympi bench mpi</c> (impl "csharp"): runs inside each rank as the hidden command
-/// <c>mpiexec -n 2 dotnet pympi.dll bench-worker mpi [--repeats R]</c> and measures our binding.
+/// <c>mpiexec -n 2 dotnet PyMpiBridge.Benchmarks.dll worker mpi [--repeats R]</c> and measures our binding.
 /// </summary>
 /// <remarks>
 /// METHODOLOGY (identical in mpi_bench.c, mpi4py_bench.py and MpiBenchWorker.cs;
@@ -50,7 +50,7 @@ internal static class MpiBenchWorker
                 level = args[i] == "single" ? ThreadLevel.Single : ThreadLevel.Multiple;
                 continue;
             }
-            throw new UsageException("bench-worker mpi takes --repeats R (R > 0) and --thread-level single|multiple; it is started by 'pympi bench mpi'.");
+            throw new UsageException("worker mpi takes --repeats R (R > 0) and --thread-level single|multiple; it is started by 'pympi bench mpi'.");
         }
 
         var provided = MpiEnvironment.Init(level);
@@ -58,10 +58,10 @@ internal static class MpiBenchWorker
         {
             var comm = Comm.World;
             if (provided < level && comm.Rank == 0)
-                Console.Error.WriteLine($"bench-worker mpi: asked for thread level {level}, MPI provides only {provided}");
+                Console.Error.WriteLine($"worker mpi: asked for thread level {level}, MPI provides only {provided}");
             if (comm.Size != 2)
             {
-                if (comm.Rank == 0) Console.Error.WriteLine($"bench-worker mpi: run on exactly 2 ranks (mpiexec -n 2), not {comm.Size}");
+                if (comm.Rank == 0) Console.Error.WriteLine($"worker mpi: run on exactly 2 ranks (mpiexec -n 2), not {comm.Size}");
                 return 2; // every rank sees the same size, so all leave together
             }
             foreach (int size in PingPongSizes) PingPong(comm, size, repeats);
@@ -154,7 +154,7 @@ internal static class MpiBenchWorker
     /// <summary>A wrong result must not become a number in the table: say what broke and end the job.</summary>
     private static void Fail(string what)
     {
-        Console.Error.WriteLine($"bench-worker mpi: {what}");
+        Console.Error.WriteLine($"worker mpi: {what}");
         Environment.Exit(1); // without Finalize: mpiexec then tears down the other rank
     }
 }

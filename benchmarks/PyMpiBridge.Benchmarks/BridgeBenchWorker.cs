@@ -3,10 +3,10 @@ using System.Globalization;
 using PyMpiBridge.Mpi;
 using PyMpiBridge.Python;
 
-namespace PyMpiBridge.Tool.Bench;
+namespace PyMpiBridge.Benchmarks;
 
 /// <summary>
-/// The in-rank side of <c>pympi bench bridge</c>: <c>mpiexec -n 2 dotnet pympi.dll bench-worker bridge [--repeats R]
+/// The in-rank side of <c>pympi bench bridge</c>: <c>mpiexec -n 2 dotnet PyMpiBridge.Benchmarks.dll worker bridge [--repeats R]
 /// [--pingpong] [--arrays]</c>. Both ranks start a rank session (MPI, then the embedded Python sharing it).
 /// </summary>
 /// <remarks>
@@ -44,7 +44,7 @@ internal static class BridgeBenchWorker
                 case "--pingpong": pingPong = true; break;
                 case "--arrays": arrays = true; break;
                 default:
-                    throw new UsageException("bench-worker bridge takes --repeats R (R > 0), --pingpong and --arrays; it is started by 'pympi bench bridge'.");
+                    throw new UsageException("worker bridge takes --repeats R (R > 0), --pingpong and --arrays; it is started by 'pympi bench bridge'.");
             }
         }
         if (!pingPong && !arrays) pingPong = arrays = true;
@@ -54,7 +54,7 @@ internal static class BridgeBenchWorker
         var world = session.World;
         if (world.Size != 2)
         {
-            if (world.Rank == 0) Console.Error.WriteLine($"bench-worker bridge: run on exactly 2 ranks (mpiexec -n 2), not {world.Size}");
+            if (world.Rank == 0) Console.Error.WriteLine($"worker bridge: run on exactly 2 ranks (mpiexec -n 2), not {world.Size}");
             return 2; // every rank sees the same size, so all leave together
         }
         if (pingPong)
@@ -147,7 +147,7 @@ internal static class BridgeBenchWorker
 
     private static void Fail(string what)
     {
-        Console.Error.WriteLine($"bench-worker bridge: {what}");
+        Console.Error.WriteLine($"worker bridge: {what}");
         Environment.Exit(1); // without Finalize: mpiexec then tears down the other rank
     }
 }

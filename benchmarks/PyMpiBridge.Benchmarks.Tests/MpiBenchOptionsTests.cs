@@ -1,7 +1,4 @@
-using PyMpiBridge.Tool;
-using PyMpiBridge.Tool.Bench;
-
-namespace PyMpiBridge.Tests.Bench;
+namespace PyMpiBridge.Benchmarks.Tests;
 
 /// <summary>Options of <c>pympi bench mpi</c>: sensible defaults, and bad input rejected with a message that says what is allowed.</summary>
 public class MpiBenchOptionsTests

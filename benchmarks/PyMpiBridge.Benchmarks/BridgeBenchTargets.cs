@@ -1,4 +1,4 @@
-namespace PyMpiBridge.Tool.Bench;
+namespace PyMpiBridge.Benchmarks;
 
 /// <summary>
 /// The bridge's goals, checked against one run's records. The table's ratios are against native C; these compare

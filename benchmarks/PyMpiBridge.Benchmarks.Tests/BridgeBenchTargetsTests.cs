@@ -1,6 +1,4 @@
-using PyMpiBridge.Tool.Bench;
-
-namespace PyMpiBridge.Tests.Bench;
+namespace PyMpiBridge.Benchmarks.Tests;
 
 /// <summary>The goal lines of <c>bench bridge</c> compare each measurement with its own baseline and say met or missed.</summary>
 public class BridgeBenchTargetsTests
