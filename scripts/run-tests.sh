@@ -11,18 +11,25 @@ passed=0; failed=0; status=0
 
 # --- NUnit (unit + multi-rank integration; every multi-rank test has its own timeout,
 #     the blame-hang timeout is a last line of defence against a stuck test host) ---
-dotnet test tests/PyMpiBridge.Tests/PyMpiBridge.Tests.csproj -c "${CONFIG:-Release}" --no-build --nologo \
-  --blame-hang-timeout 15m -v q 2>&1 | tee "$log/dotnet.txt"
-rc=${PIPESTATUS[0]}
-line=$(grep -E '(Passed|Failed)!? +- +Failed: +[0-9]+, +Passed: +[0-9]+' "$log/dotnet.txt" | tail -n 1 || true)
-if [[ -n $line ]]; then
-  f=$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$line"); p=$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$line")
-  passed=$((passed + p)); failed=$((failed + f))
-else
-  echo "run-tests: dotnet test printed no summary (exit $rc): counting it as one failure" >&2
-  failed=$((failed + 1))
-fi
-[[ $rc -eq 0 ]] || status=1
+# Runs one NUnit project and adds its counts; a run that prints no summary counts as one failure.
+count_dotnet() {
+  local name=$1 project=$2
+  dotnet test "$project" -c "${CONFIG:-Release}" --no-build --nologo \
+    --blame-hang-timeout 15m -v q 2>&1 | tee "$log/$name.txt"
+  local rc=${PIPESTATUS[0]}
+  local line f p
+  line=$(grep -E '(Passed|Failed)!? +- +Failed: +[0-9]+, +Passed: +[0-9]+' "$log/$name.txt" | tail -n 1 || true)
+  if [[ -n $line ]]; then
+    f=$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$line"); p=$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$line")
+    passed=$((passed + p)); failed=$((failed + f))
+  else
+    echo "run-tests: dotnet test of $name printed no summary (exit $rc): counting it as one failure" >&2
+    failed=$((failed + 1))
+  fi
+  [[ $rc -eq 0 ]] || status=1
+}
+count_dotnet tests tests/PyMpiBridge.Tests/PyMpiBridge.Tests.csproj
+count_dotnet benchmarks benchmarks/PyMpiBridge.Benchmarks.Tests/PyMpiBridge.Benchmarks.Tests.csproj
 
 # Runs one pytest invocation and adds its counts; a runner that fails without a summary counts as one failure.
 count_pytest() {

@@ -38,7 +38,7 @@ public static class DemoCommand
         if (flavor == MpiFlavor.Mpich && example == "MixedDemo")
             throw new UsageException("the mixed demo embeds Debian's mpi4py, which is built on Open MPI; use --mpich with --sweep.");
 
-        string dll = FindExample(example);
+        string dll = BuiltProgram.Find(example, "demo program");
         var psi = MpiLauncher.CreateStartInfo(ranks, "dotnet", [dll], flavor,
             environment: new Dictionary<string, string> { ["TERM"] = "dumb" });
         Console.WriteLine($"pympi demo: {psi.FileName} {string.Join(' ', psi.ArgumentList)}");
@@ -46,20 +46,5 @@ public static class DemoCommand
         if (exitCode != 0)
             Console.Error.WriteLine($"pympi demo: the MPI job failed with exit code {exitCode}.");
         return exitCode;
-    }
-
-    /// <summary>The built example, found under PYMPI_HOME (set by ./pympi) or above this tool's directory.</summary>
-    private static string FindExample(string name)
-    {
-        var roots = new List<string>();
-        if (Environment.GetEnvironmentVariable("PYMPI_HOME") is { Length: > 0 } home) roots.Add(home);
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "PyMpiBridge.sln"))) roots.Add(dir.FullName);
-        foreach (string root in roots)
-        {
-            string dll = Path.Combine(root, "artifacts", "bin", name, "release", name + ".dll");
-            if (File.Exists(dll)) return dll;
-        }
-        throw new UsageException($"the demo program ({name}.dll) is not built; run 'make build' first.");
     }
 }

@@ -22,7 +22,6 @@ public static class Program
                 "cluster" => await ClusterCommand.RunAsync(rest),
                 "info" => InfoCommand.Run(rest),
                 RunCommand.RankCommandName => RunCommand.RankMain(rest),
-                "bench-worker" => BenchWorkerCommand.Run(rest), // hidden: run by `bench` inside each MPI rank
                 _ => UnknownCommand(command),
             };
         }

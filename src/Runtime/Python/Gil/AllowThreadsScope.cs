@@ -1,5 +1,3 @@
-using PyMpiBridge.Python.Interop;
-
 namespace PyMpiBridge.Python;
 
 /// <summary>
@@ -13,7 +11,7 @@ public struct AllowThreadsScope : IDisposable
     private readonly int _ownerThread;
     private bool _active;
 
-    internal unsafe AllowThreadsScope(bool requireGil)
+    internal AllowThreadsScope(bool requireGil)
     {
         _ownerThread = Environment.CurrentManagedThreadId;
         _savedDepth = GilState.Depth;
@@ -26,8 +24,7 @@ public struct AllowThreadsScope : IDisposable
             return;
         }
         if (PendingReleases.Any) PendingReleases.Drain();
-        GilState.Depth = 0;
-        _threadState = CPython.PyEval_SaveThread();
+        _threadState = GilState.SaveThread();
         _active = true;
     }
 
@@ -35,13 +32,12 @@ public struct AllowThreadsScope : IDisposable
     public readonly bool ReleasedGil => _active;
 
     /// <summary>Takes the GIL back.</summary>
-    public unsafe void Dispose()
+    public void Dispose()
     {
         if (!_active) return;
         if (Environment.CurrentManagedThreadId != _ownerThread)
             throw new InvalidOperationException("Py.AllowThreads() scope disposed on another thread than the one that released the GIL.");
-        CPython.PyEval_RestoreThread(_threadState);
-        GilState.Depth = _savedDepth;
+        GilState.RestoreThread(_threadState, _savedDepth);
         _active = false;
     }
 }

@@ -19,6 +19,23 @@ internal static unsafe class GilState
     public static int Depth { get => t_depth; set => t_depth = value; }
     public static int OpenScopes => Volatile.Read(ref _outermostScopes);
 
+    /// <summary>
+    /// Releases the GIL this thread holds, whatever its depth (<c>Py_BEGIN_ALLOW_THREADS</c>); the returned thread state
+    /// and the depth to restore go to <see cref="RestoreThread"/>, on this same thread.
+    /// </summary>
+    public static nint SaveThread()
+    {
+        t_depth = 0;
+        return CPython.PyEval_SaveThread();
+    }
+
+    /// <summary>Takes the GIL back after <see cref="SaveThread"/> and restores this thread's depth (<c>Py_END_ALLOW_THREADS</c>).</summary>
+    public static void RestoreThread(nint threadState, int depth)
+    {
+        CPython.PyEval_RestoreThread(threadState);
+        t_depth = depth;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void ThrowIfNotHeld()
     {
