@@ -1,12 +1,46 @@
+using System.Runtime.CompilerServices;
 using PyMpiBridge.Mpi;
 using PyMpiBridge.Mpi.Interop;
+using PyMpiBridge.Python;
 
 namespace PyMpiBridge.ScenarioHost;
 
 /// <summary>What MPI still uses stays alive until MPI is done with it: ops of pending reductions, request handles.</summary>
 internal static class LifetimeScenarios
 {
-    public static void Register(ScenarioRegistry add) => add("lifetimes", Run);
+    public static void Register(ScenarioRegistry add)
+    {
+        add("lifetimes", Run);
+        add("lifetimes-python", RunWithPython, initializeMpi: false);
+    }
+
+    /// <summary>
+    /// Starts a receive into the Memory of an owner made by <paramref name="create"/> and keeps nothing but a weak
+    /// reference to the owner: only the request can keep it alive.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (Request Request, WeakReference Owner) ReceiveIntoDroppedOwner(Func<(object Owner, Memory<double> Memory)> create, int tag)
+    {
+        var (owner, memory) = create();
+        return (Comm.Self.Irecv(memory, 0, tag), new WeakReference(owner));
+    }
+
+    /// <summary>Collects while the receive is pending, then completes it; ok when the owner survived and got the data.</summary>
+    private static (bool Ok, string Detail) OwnerSurvivesPendingReceive(Func<(object Owner, Memory<double> Memory)> create, Func<object, double[]> read, int tag)
+    {
+        var (request, owner) = ReceiveIntoDroppedOwner(create, tag);
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        bool aliveWhilePending = owner.IsAlive;
+        Comm.Self.Send(new[] { 1.5, 2.5, 3.5 }, 0, tag);
+        request.Wait();
+        double[] got = owner.Target is { } o ? read(o) : [];
+        return (aliveWhilePending && got.SequenceEqual([1.5, 2.5, 3.5]),
+            $"alive while the receive was pending: {aliveWhilePending}, received [{string.Join(",", got)}]");
+    }
 
     private static void Run(ScenarioContext c)
     {
@@ -34,6 +68,12 @@ internal static class LifetimeScenarios
             return (result.All(v => v == expected) && disposedEarlier,
                 $"got [{string.Join(",", result)}], expected {expected}; disposed op refused afterwards: {disposedEarlier}");
         });
+
+        c.Run("native buffer memory kept alive by a pending receive", () => OwnerSurvivesPendingReceive(() =>
+        {
+            var buffer = new NativeBuffer<double>(3);
+            return (buffer, buffer.Memory);
+        }, o => ((NativeBuffer<double>)o).Span.ToArray(), tag: 11));
 
         c.Run("waitall failing midway marks completed requests", () =>
         {
@@ -77,5 +117,18 @@ internal static class LifetimeScenarios
             ok &= requests[2].IsCompleted;
             return (ok, $"{path}: completed after the failure [{string.Join(",", completed)}], received {received[0]}");
         });
+    }
+
+    private static void RunWithPython(ScenarioContext c)
+    {
+        using var session = PyMpi.Start();
+        c.Run("numpy buffer memory kept alive by a pending receive", () => OwnerSurvivesPendingReceive(() =>
+        {
+            using var gil = Py.Gil();
+            using var np = Py.Import("numpy");
+            using var array = np.CallMethod("zeros", 3);
+            var buffer = PyBuffer<double>.Get(array, writable: true);
+            return (buffer, buffer.Memory);
+        }, o => ((PyBuffer<double>)o).ToArray(), tag: 12));
     }
 }

@@ -20,6 +20,22 @@ public class LifetimeTests(MpiFlavor flavor)
         => _run.AssertOkOnEveryRank("op disposed while its reduction is pending");
 
     [Test]
+    public void NativeBufferMemory_IsKeptAliveByAPendingReceive_NotFreedByItsFinalizer()
+        => _run.AssertOkOnEveryRank("native buffer memory kept alive by a pending receive");
+
+    [Test]
     public void WaitallFailingMidway_MarksTheRequestsMpiCompletedAsCompleted()
         => _run.AssertOkOnEveryRank("waitall failing midway marks completed requests");
+}
+
+/// <summary>A numpy array's memory handed to MPI as Memory (scenario "lifetimes-python", Python needs Open MPI here).</summary>
+public class PythonBufferLifetimeTests
+{
+    [Test]
+    public async Task PyBufferMemory_OnANumpyArray_IsKeptAliveByAPendingReceive_NotReleasedByItsFinalizer()
+    {
+        var run = await ScenarioRun.GetAsync(MpiFlavor.OpenMpi, 1, "lifetimes-python");
+        run.AssertSucceeded();
+        run.AssertOkOnEveryRank("numpy buffer memory kept alive by a pending receive");
+    }
 }
