@@ -36,11 +36,18 @@ def run(kind, value, argv, rank, mpi_library=""):
 
 
 def _exit_code(code):
-    """sys.exit semantics: None is success, an int is the status, anything else is printed and means 1."""
+    """The process exit status ``python`` gives for ``sys.exit(code)``.
+
+    None is 0; an int is converted as CPython does (C ``(int)PyLong_AsLong(code)``: the low 32 bits of a 64-bit long,
+    -1 when it does not fit in one) and the OS keeps its low 8 bits (``sys.exit(256)`` is 0, ``sys.exit(-1)`` and
+    ``sys.exit(2**70)`` are 255); anything else is printed to stderr and means 1.
+    """
     if code is None:
         return 0
     if isinstance(code, int):
-        return code
+        if not -2**63 <= code < 2**63:
+            return 255
+        return code & 0xFF
     print(code, file=sys.stderr)
     return 1
 

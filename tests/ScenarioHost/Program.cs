@@ -22,6 +22,8 @@ public static class Program
         EnvironmentScenarios.Register(Add);
         PingPongScenario.Register(Add);
         BridgeScenarios.Register(Add);
+        JobFailureScenarios.Register(Add);
+        LifetimeScenarios.Register(Add);
 
         // Python process-lifetime scenarios run in a fresh process without MPI (exit modes, venv embedding).
         if (args.Length > 0 && PythonScenarios.Run(args[0], args[1..]) is { } exitCode) return exitCode;

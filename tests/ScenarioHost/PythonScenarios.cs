@@ -10,6 +10,7 @@ public static class PythonScenarios
     {
         "python-exit" => Exit(args.FirstOrDefault() ?? "main"),
         "python-venv" => Venv(args[0]),
+        "python-first-use-on-pool-thread" => FirstUseOnPoolThread(),
         _ => null,
     };
 
@@ -50,6 +51,23 @@ public static class PythonScenarios
             "'executable': __import__('sys').executable, 'venv_module': __import__('venv_only').VALUE, " +
             "'pth_module': __import__('pth_only').VALUE, 'numpy': __import__('numpy').__version__})");
         Console.WriteLine("report: " + report.As<string>());
+        return 0;
+    }
+
+    /// <summary>No explicit start: the first Py.Gil() is on a pool thread. Reports what Python thinks its main thread is.</summary>
+    private static int FirstUseOnPoolThread()
+    {
+        string report = Task.Run(() =>
+        {
+            using var gil = Py.Gil();
+            using var r = Py.Eval("(lambda t: f'pool thread is main: {t.current_thread() is t.main_thread()}')(__import__('threading'))");
+            return r.As<string>();
+        }).GetAwaiter().GetResult();
+        Console.WriteLine(report);
+        // A later pool thread and this (the process's main) thread both still run Python.
+        string again = Task.Run(() => { using var gil = Py.Gil(); using var r = Py.Eval("6 * 7"); return r.As<int>().ToString(); }).GetAwaiter().GetResult();
+        using (Py.Gil()) Console.WriteLine($"later calls: {again}");
+        PythonEngine.Shutdown();
         return 0;
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using PyMpiBridge.Logging;
 using PyMpiBridge.Mpi;
@@ -16,7 +18,11 @@ public sealed class RankSession : IDisposable, IAsyncDisposable
     private static readonly Lock Gate = new();
 
     private readonly bool _ownsLoggerFactory;
+    private readonly bool _abortOnFailure;
     private int _disposed;
+
+    // The last exception thrown on each thread, so a Dispose running while one propagates can name it.
+    [ThreadStatic] private static Exception? t_lastThrown;
 
     /// <summary>The session of this process, if one is running.</summary>
     public static RankSession? Current => Volatile.Read(ref s_current);
@@ -91,9 +97,16 @@ public sealed class RankSession : IDisposable, IAsyncDisposable
                 throw; // not reached: Abort ends the process
             }
         }
-        if (options.AbortOnUnhandledException)
+        _abortOnFailure = options.AbortOnUnhandledException;
+        if (_abortOnFailure)
+        {
             AppDomain.CurrentDomain.UnhandledException += OnUnhandledException;
+            AppDomain.CurrentDomain.FirstChanceException += OnFirstChanceException;
+        }
+        MpiEnvironment.BeforeAbort = PythonSide.FlushStreams;
     }
+
+    private static void OnFirstChanceException(object? sender, FirstChanceExceptionEventArgs e) => t_lastThrown = e.Exception;
 
     internal static RankSession Start(string[] args, RankSessionOptions options)
     {
@@ -139,14 +152,8 @@ public sealed class RankSession : IDisposable, IAsyncDisposable
     /// Ends the whole job now: writes <paramref name="reason"/> with the rank to stderr and calls MPI_Abort on
     /// <see cref="World"/>, so no other rank is left waiting. Does not return.
     /// </summary>
-    public void Abort(int errorCode, string reason)
-    {
-        Console.Out.Flush();
-        Console.Error.WriteLine($"{RankConsoleFormatter.RankTag(Rank)} aborting the job (exit code {errorCode}): {reason}");
-        Console.Error.Flush();
-        PythonSide.FlushStreams();
-        MpiEnvironment.Abort(errorCode);
-    }
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public void Abort(int errorCode, string reason) => MpiEnvironment.Abort(errorCode, reason);
 
     private void OnUnhandledException(object? sender, UnhandledExceptionEventArgs e)
     {
@@ -156,10 +163,25 @@ public sealed class RankSession : IDisposable, IAsyncDisposable
         Abort(1, "unhandled .NET exception (above)");
     }
 
-    /// <summary>Shuts down in order: Python (atexit handlers, stream flush), then MPI if this process initialized it.</summary>
+    /// <summary>
+    /// Shuts down in order: Python (atexit handlers, stream flush), then MPI if this process initialized it.
+    /// Disposed while an exception propagates (a <c>using</c> left by a throw, an <c>async Main</c> that failed) on a
+    /// job of several ranks, it aborts the job with that exception instead: MPI_Finalize is collective, and the other
+    /// ranks, waiting for this one in some collective, would never reach it.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (_abortOnFailure && Size > 1 && Marshal.GetExceptionPointers() != 0
+            && MpiEnvironment.IsInitialized && !MpiEnvironment.IsFinalized)
+        {
+            string what = t_lastThrown is { } e ? $"{e.GetType().FullName}: {e.Message}" : "an exception";
+            if (t_lastThrown is { } shown)
+                foreach (string line in shown.ToString().Split('\n'))
+                    Console.Error.WriteLine($"{RankConsoleFormatter.RankTag(Rank)} {line.TrimEnd('\r')}");
+            Abort(1, $"the rank session was disposed by an exception ({what}); the other ranks cannot finish without this one");
+        }
+        AppDomain.CurrentDomain.FirstChanceException -= OnFirstChanceException;
         AppDomain.CurrentDomain.UnhandledException -= OnUnhandledException;
         try
         {
@@ -176,6 +198,7 @@ public sealed class RankSession : IDisposable, IAsyncDisposable
                 Logger.LogDebug("finalizing MPI");
                 MpiEnvironment.Finalize();
             }
+            MpiEnvironment.BeforeAbort = null;
             if (_ownsLoggerFactory) LoggerFactory.Dispose();
             lock (Gate) Volatile.Write(ref s_current, null);
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using PyMpiBridge.Mpi.Interop;
 
@@ -5,6 +6,12 @@ namespace PyMpiBridge.Mpi;
 
 // Argument checks made BEFORE calling MPI, so mistakes get a message that says what to do instead of
 // an MPI error code (or, for some implementations, a crash). The common case is one unsigned compare.
+//
+// Collectives: a check every rank makes on the same values (the root, the op) throws on every rank alike.
+// A check on what only this rank holds (its buffers, root's counts) goes through FailCollective: thrown on a
+// one-rank communicator, but otherwise the other ranks are already entering the collective and would wait for
+// this one forever if it only threw here (a Python try around a C# kernel catches it on this rank alone), so
+// the job ends with the reason.
 public sealed partial class Comm
 {
     /// <summary>Validates a destination rank and maps <see cref="ProcNull"/> to the ABI's value.</summary>
@@ -72,10 +79,38 @@ public sealed partial class Comm
         $"Root rank {root} is out of range: communicator '{Name}' has {Size} rank(s) (valid: 0..{Size - 1}).");
 
     /// <summary>
+    /// A collective cannot start on this rank because of <paramref name="error"/>, found in what only this rank holds.
+    /// Returns the error to throw on a one-rank communicator; on a larger one, aborts the job with the reason, rank
+    /// and communicator (see the note at the top of this file).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal Exception FailCollective(Exception error)
+    {
+        if (Size == 1) return error;
+        MpiEnvironment.Abort(1,
+            $"a collective on communicator '{Name}' (rank {Rank} of {Size}) cannot start on this rank: {error.GetType().Name}: {error.Message}\n" +
+            "The other ranks are already in that collective and would wait for this one forever, so the job ends here.");
+        return error; // not reached
+    }
+
+    /// <summary>
     /// Checks a per-rank counts array (v-collectives): one entry per rank, none negative, and that the
     /// buffer holds them at the given (or packed) displacements. Returns the displacements to use.
     /// </summary>
     private int[] CheckLayout(ReadOnlySpan<int> counts, ReadOnlySpan<int> displacements, int bufferLength,
+        string countsName, string displsName, string bufferName)
+    {
+        try
+        {
+            return CheckLayoutCore(counts, displacements, bufferLength, countsName, displsName, bufferName);
+        }
+        catch (ArgumentException e)
+        {
+            throw FailCollective(e);
+        }
+    }
+
+    private int[] CheckLayoutCore(ReadOnlySpan<int> counts, ReadOnlySpan<int> displacements, int bufferLength,
         string countsName, string displsName, string bufferName)
     {
         if (counts.Length != Size)
@@ -103,9 +138,14 @@ public sealed partial class Comm
         return displs;
     }
 
-    private static void CheckLength(int actual, long required, string paramName, string what)
+    /// <summary>A collective's buffer-length check (see <see cref="FailCollective"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CheckLength(int actual, long required, string paramName, string what)
     {
-        if (actual < required)
-            throw new ArgumentException($"{paramName} holds {actual} elements but {what} needs {required}.", paramName);
+        if (actual < required) ThrowLength(actual, required, paramName, what);
     }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowLength(int actual, long required, string paramName, string what)
+        => throw FailCollective(new ArgumentException($"{paramName} holds {actual} elements but {what} needs {required}.", paramName));
 }

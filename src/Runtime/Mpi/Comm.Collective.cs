@@ -4,7 +4,8 @@ namespace PyMpiBridge.Mpi;
 
 // Blocking collectives (MPI.jl collective.jl, mpi4py's upper-case buffer methods). Every rank of the
 // communicator must call the same collective in the same order. Buffer lengths are checked locally
-// before MPI is called; what only the other ranks know (their lengths) MPI checks.
+// before MPI is called (a failure there ends the job on a communicator of several ranks: Comm.Checks.cs);
+// what only the other ranks know (their lengths) MPI checks.
 public sealed partial class Comm
 {
     /// <summary>Copies <paramref name="buffer"/> from <paramref name="root"/> to every rank (<c>MPI_Bcast</c>).</summary>
@@ -124,7 +125,7 @@ public sealed partial class Comm
         {
             displs = CheckLayout(counts, displacements, receive.Length, nameof(counts), nameof(displacements), nameof(receive));
             if (counts[Rank] != send.Length)
-                throw new ArgumentException($"counts[{Rank}] is {counts[Rank]} but root sends {send.Length} elements; they must match.", nameof(counts));
+                throw FailCollective(new ArgumentException($"counts[{Rank}] is {counts[Rank]} but root sends {send.Length} elements; they must match.", nameof(counts)));
         }
         nint type = Datatype<T>.Handle;
         int rc;
@@ -176,7 +177,7 @@ public sealed partial class Comm
         nint comm = Live();
         int[] displs = CheckLayout(counts, displacements, receive.Length, nameof(counts), nameof(displacements), nameof(receive));
         if (counts[Rank] != send.Length)
-            throw new ArgumentException($"counts[{Rank}] is {counts[Rank]} but this rank sends {send.Length} elements; they must match.", nameof(counts));
+            throw FailCollective(new ArgumentException($"counts[{Rank}] is {counts[Rank]} but this rank sends {send.Length} elements; they must match.", nameof(counts)));
         nint type = Datatype<T>.Handle;
         int rc;
         fixed (T* ps = send)
@@ -199,7 +200,7 @@ public sealed partial class Comm
     {
         nint comm = Live();
         if (send.Length % Size != 0)
-            throw new ArgumentException($"send holds {send.Length} elements, not a multiple of the {Size} ranks: Alltoall sends one equal block to each rank.", nameof(send));
+            throw FailCollective(new ArgumentException($"send holds {send.Length} elements, not a multiple of the {Size} ranks: Alltoall sends one equal block to each rank.", nameof(send)));
         int block = send.Length / Size;
         CheckLength(receive.Length, send.Length, nameof(receive), $"Alltoall of {block} elements from each of {Size} ranks");
         nint type = Datatype<T>.Handle;
@@ -258,7 +259,7 @@ public sealed partial class Comm
             region.Exit();
         }
         if (rc != 0) MpiError.Throw(rc, "MPI_Reduce");
-        op.ThrowIfFunctionFailed();
+        op.ThrowIfFunctionFailed(this);
     }
 
     /// <summary>In-place Reduce: root's <paramref name="buffer"/> is both its contribution and the result (MPI_IN_PLACE); other ranks' buffers are only read.</summary>
@@ -278,7 +279,7 @@ public sealed partial class Comm
             region.Exit();
         }
         if (rc != 0) MpiError.Throw(rc, "MPI_Reduce");
-        op.ThrowIfFunctionFailed();
+        op.ThrowIfFunctionFailed(this);
     }
 
     /// <summary>Combines every rank's <paramref name="send"/> element-wise with <paramref name="op"/>; every rank gets the result in <paramref name="receive"/> (<c>MPI_Allreduce</c>).</summary>
@@ -297,7 +298,7 @@ public sealed partial class Comm
             region.Exit();
         }
         if (rc != 0) MpiError.Throw(rc, "MPI_Allreduce");
-        op.ThrowIfFunctionFailed();
+        op.ThrowIfFunctionFailed(this);
     }
 
     /// <summary>In-place Allreduce (MPI_IN_PLACE): <paramref name="buffer"/> holds this rank's contribution and then the result.</summary>
@@ -314,7 +315,7 @@ public sealed partial class Comm
             region.Exit();
         }
         if (rc != 0) MpiError.Throw(rc, "MPI_Allreduce");
-        op.ThrowIfFunctionFailed();
+        op.ThrowIfFunctionFailed(this);
     }
 
     /// <summary>Allreduce of one value: every rank returns the combination of all ranks' values.</summary>
@@ -334,8 +335,8 @@ public sealed partial class Comm
         nint comm = Live();
         ArgumentNullException.ThrowIfNull(op);
         if (send.Length != (long)receive.Length * Size)
-            throw new ArgumentException(
-                $"send holds {send.Length} elements but ReduceScatterBlock needs receive.Length × Size = {receive.Length} × {Size} = {(long)receive.Length * Size}.", nameof(send));
+            throw FailCollective(new ArgumentException(
+                $"send holds {send.Length} elements but ReduceScatterBlock needs receive.Length × Size = {receive.Length} × {Size} = {(long)receive.Length * Size}.", nameof(send)));
         nint type = Datatype<T>.Handle, o = op.HandleFor<T>();
         int rc;
         fixed (T* ps = send)
@@ -346,7 +347,7 @@ public sealed partial class Comm
             region.Exit();
         }
         if (rc != 0) MpiError.Throw(rc, "MPI_Reduce_scatter_block");
-        op.ThrowIfFunctionFailed();
+        op.ThrowIfFunctionFailed(this);
     }
 
     /// <summary>Inclusive prefix reduction: rank i gets the combination of ranks 0..i (<c>MPI_Scan</c>).</summary>
@@ -386,6 +387,6 @@ public sealed partial class Comm
             region.Exit();
         }
         if (rc != 0) MpiError.Throw(rc, call);
-        op.ThrowIfFunctionFailed();
+        op.ThrowIfFunctionFailed(this);
     }
 }

@@ -52,7 +52,7 @@ public sealed partial class Comm
             pinReceive.Dispose();
             MpiError.Throw(rc, "MPI_Iallreduce");
         }
-        return new Request(request, "MPI_Iallreduce", pinSend, pinReceive, op: op);
+        return new Request(request, "MPI_Iallreduce", pinSend, pinReceive, op: op, opComm: this);
     }
 
     /// <inheritdoc cref="Iallreduce{T}(ReadOnlyMemory{T}, Memory{T}, Op)"/>
@@ -73,7 +73,7 @@ public sealed partial class Comm
             pin.Dispose();
             MpiError.Throw(rc, "MPI_Iallreduce");
         }
-        return new Request(request, "MPI_Iallreduce", pin, op: op);
+        return new Request(request, "MPI_Iallreduce", pin, op: op, opComm: this);
     }
 
     /// <inheritdoc cref="Iallreduce{T}(Memory{T}, Op)"/>

@@ -103,6 +103,7 @@ public static unsafe class MpiEnvironment
     }
 
     /// <summary>Terminates every process of the job with <paramref name="errorCode"/> (<c>MPI_Abort</c> on World). Does not return.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     public static void Abort(int errorCode = 1)
     {
         if (s_initialized && !s_finalized)
@@ -113,6 +114,30 @@ public static unsafe class MpiEnvironment
         }
         // MPI_Abort should not return; if it does (or MPI is not running) end this process anyway.
         Environment.Exit(errorCode);
+    }
+
+    /// <summary>
+    /// Runs just before <see cref="Abort(int, string)"/> ends the job, e.g. to flush another runtime's output streams.
+    /// Set by the layer that owns them (the rank session); must not throw or block on other ranks.
+    /// </summary>
+    public static Action? BeforeAbort { get; set; }
+
+    /// <summary>
+    /// Ends the whole job because this rank cannot go on: writes <c>[rank R] aborting the job (exit code C): reason</c>
+    /// to stderr, then <see cref="Abort(int)"/>. Used wherever a failure seen by one rank would otherwise leave the
+    /// other ranks waiting forever in a collective or in MPI_Finalize. Does not return.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public static void Abort(int errorCode, string reason)
+    {
+        try { BeforeAbort?.Invoke(); }
+        catch (Exception) { /* the abort matters more than the flush */ }
+        Console.Out.Flush();
+        string rank = s_initialized && !s_finalized && s_world is { } world ? world.Rank.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?";
+        foreach (string line in $"aborting the job (exit code {errorCode}): {reason}".Split('\n'))
+            Console.Error.WriteLine($"[rank {rank}] {line.TrimEnd('\r')}");
+        Console.Error.Flush();
+        Abort(errorCode);
     }
 
     /// <summary>Seconds since an arbitrary time in the past (<c>MPI_Wtime</c>).</summary>

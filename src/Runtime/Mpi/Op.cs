@@ -68,8 +68,9 @@ public sealed class Op : IDisposable
 
     /// <summary>
     /// Creates an operation from a C# function (<c>MPI_Op_create</c>); usable only with element type
-    /// <typeparamref name="T"/>. At most <see cref="MaxUserDefined"/> may exist at once. If the function throws,
-    /// the collective still completes on every rank and then throws on the ranks where it failed.
+    /// <typeparamref name="T"/>. At most <see cref="MaxUserDefined"/> may exist at once. If the function throws on a
+    /// rank, the reduction still completes and then the job ends with the exception and that rank (on a one-rank
+    /// communicator, the exception is thrown instead): ranks never go on with different outcomes.
     /// </summary>
     public static unsafe Op Create<T>(ReduceFunction<T> function, bool commutative = true) where T : unmanaged
     {
@@ -115,26 +116,78 @@ public sealed class Op : IDisposable
         return _handle;
     }
 
-    /// <summary>Rethrows, on this rank, an exception the user function raised during the last reduction.</summary>
+    /// <summary>
+    /// After a reduction over <paramref name="comm"/>: if the user function threw on this rank, the result is wrong
+    /// here and the other ranks cannot know it (they may have got a result, or be waiting for this one). Alone in the
+    /// communicator, the exception is thrown; otherwise the job ends with the reason, naming the rank, so no two ranks
+    /// go on with different outcomes.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void ThrowIfFunctionFailed()
+    internal void ThrowIfFunctionFailed(Comm comm)
     {
-        if (_slot >= 0) ThrowIfFunctionFailedSlow();
+        if (_slot >= 0) ThrowIfFunctionFailedSlow(comm);
     }
 
-    private void ThrowIfFunctionFailedSlow()
+    private void ThrowIfFunctionFailedSlow(Comm comm)
     {
-        if (UserOpTrampolines.TakeFailure(_slot) is { } e)
-            throw new InvalidOperationException($"The reduce function of '{Name}' threw {e.GetType().Name}: {e.Message}", e);
+        if (UserOpTrampolines.TakeFailure(_slot) is not { } e) return;
+        var error = new InvalidOperationException($"The reduce function of '{Name}' threw {e.GetType().Name}: {e.Message}", e);
+        if (comm.Size == 1) throw error;
+        MpiEnvironment.Abort(1,
+            $"the reduce function of '{Name}' threw on rank {comm.Rank} of communicator '{comm.Name}' ({comm.Size} ranks): {e}\n" +
+            "The reduction's result is wrong on this rank and the other ranks cannot know it, so the job ends here.");
     }
 
-    /// <summary>Frees a user-defined operation (<c>MPI_Op_free</c>); no effect on predefined ones.</summary>
-    public unsafe void Dispose()
+    // Nonblocking reductions still running with this op: MPI calls its function until they complete.
+    private int _pending;
+    private nint _deferredFree;
+
+    /// <summary>A nonblocking reduction started with this op (its request calls <see cref="EndUse"/> on completion).</summary>
+    internal void BeginUse()
+    {
+        if (_slot < 0) return;
+        lock (this) _pending++;
+    }
+
+    /// <summary>A nonblocking reduction that used this op completed; frees the op if it was disposed meanwhile.</summary>
+    internal void EndUse()
+    {
+        if (_slot < 0) return;
+        nint free;
+        lock (this)
+        {
+            if (--_pending > 0 || _deferredFree == 0) return;
+            free = _deferredFree;
+            _deferredFree = 0;
+        }
+        Free(free);
+    }
+
+    /// <summary>
+    /// Frees a user-defined operation (<c>MPI_Op_free</c>); no effect on predefined ones. The op is unusable at once;
+    /// if nonblocking reductions using it are still pending, the free (and its trampoline slot) waits until the last
+    /// of them completes, since MPI calls the function until then.
+    /// </summary>
+    public void Dispose()
     {
         if (_predefined is not null) return;
-        nint handle = _handle;
-        if (handle == 0) return;
-        _handle = 0;
+        nint handle;
+        lock (this)
+        {
+            handle = _handle;
+            if (handle == 0) return;
+            _handle = 0;
+            if (_pending > 0)
+            {
+                _deferredFree = handle;
+                return;
+            }
+        }
+        Free(handle);
+    }
+
+    private unsafe void Free(nint handle)
+    {
         if (MpiEnvironment.IsInitialized && !MpiEnvironment.IsFinalized)
             MpiNative.Op_free(&handle);
         UserOpTrampolines.Return(_slot);

@@ -15,14 +15,15 @@ public sealed class Request : IDisposable
     private MemoryHandle _pin0, _pin1;
     private readonly string _call;
     private readonly ReceiveInfo? _receive;
-    private readonly Op? _op;
+    private Op? _op;
+    private readonly Comm? _opComm;
     private Status _status;
     private bool _completed;
     // 1 while WaitAsync's poller owns the request; then only the poller may test it.
     private int _awaited;
 
     internal Request(nint handle, string call, MemoryHandle pin0 = default, MemoryHandle pin1 = default,
-        ReceiveInfo? receive = null, Op? op = null)
+        ReceiveInfo? receive = null, Op? op = null, Comm? opComm = null)
     {
         _handle = handle;
         _call = call;
@@ -30,6 +31,8 @@ public sealed class Request : IDisposable
         _pin1 = pin1;
         _receive = receive;
         _op = op;
+        _opComm = opComm;
+        op?.BeginUse(); // the op stays alive (its function callable) until this request completes
     }
 
     /// <summary>True once the operation has completed (its buffers are then free to use).</summary>
@@ -113,10 +116,19 @@ public sealed class Request : IDisposable
         var completed = new bool[n];
         // MPI_Waitall may return early on an error, leaving requests pending (MPICH marks them
         // MPI_ERR_PENDING); we finish those too, so Waitall always means "all completed".
-        if (abi.Kind == MpiAbi.OpenMpi || !WaitallNative(handles, result, codes, completed))
-            WaitallByWaitany(handles, result, codes, completed);
-
         Exception? first = null;
+        try
+        {
+            if (abi.Kind == MpiAbi.OpenMpi || !WaitallNative(handles, result, codes, completed))
+                WaitallByWaitany(handles, result, codes, completed);
+        }
+        catch (Exception e)
+        {
+            // Failed midway: the requests MPI completed before the failure have had their handles freed; mark
+            // them completed below (unpinned, op released) before throwing, so none keeps a dead handle.
+            first = e;
+        }
+
         for (int i = 0; i < n; i++)
         {
             var r = requests[i];
@@ -139,6 +151,12 @@ public sealed class Request : IDisposable
         return result;
     }
 
+    // Test seams: make MPI_Waitany fail (index undefined) instead of running at iteration k, or MPI_Waitall fail with a code after it
+    // returned, as an MPI can midway. Null outside tests.
+    internal static Func<int, int>? WaitanyFault;
+    internal delegate int HandlesFault(Span<byte> handles);
+    internal static HandlesFault? WaitallNativeFault;
+
     /// <summary>
     /// MPI_Waitall with the ABI's handle and status arrays; per-request codes come from the statuses on
     /// MPI_ERR_IN_STATUS. Returns false when some requests are still pending after an error.
@@ -156,8 +174,8 @@ public sealed class Request : IDisposable
             rc = MpiNative.Waitall(n, h, s);
             region.Exit();
         }
+        rc = WaitallNativeFault?.Invoke(handles) ?? rc;
         bool perRequestErrors = rc != 0 && MpiError.ClassOf(rc) == MpiErrorClass.InStatus;
-        if (rc != 0 && !perRequestErrors) MpiError.Throw(rc, "MPI_Waitall");
         bool all = true;
         for (int i = 0; i < n; i++)
         {
@@ -168,6 +186,8 @@ public sealed class Request : IDisposable
             statuses[i] = StatusBuffer.Read(raw, i);
             codes[i] = perRequestErrors ? statuses[i].Error : 0;
         }
+        // Thrown only now: completed[] tells the caller which requests MPI freed before the failure.
+        if (rc != 0 && !perRequestErrors) MpiError.Throw(rc, "MPI_Waitall");
         return all;
     }
 
@@ -184,10 +204,15 @@ public sealed class Request : IDisposable
             for (int k = 0; k < n; k++)
             {
                 StatusBuffer status = default;
-                int index = 0;
-                var region = BlockingRegion.Enter();
-                int rc = MpiNative.Waitany(n, h, &index, &status);
-                region.Exit();
+                int index = undefined, rc;
+                if (WaitanyFault?.Invoke(k) is int fault and not 0)
+                    rc = fault;
+                else
+                {
+                    var region = BlockingRegion.Enter();
+                    rc = MpiNative.Waitany(n, h, &index, &status);
+                    region.Exit();
+                }
                 if (index == undefined || index < 0 || index >= n)
                 {
                     MpiError.Check(rc, "MPI_Waitany");
@@ -278,7 +303,8 @@ public sealed class Request : IDisposable
         nint handle = _handle;
         _handle = MpiLibrary.Abi.RequestNull;
         MpiNative.Request_free(&handle);
-        // Deliberately do not unpin _pin0/_pin1: the operation may still be running.
+        // Deliberately do not unpin _pin0/_pin1, nor release _op: the operation may still be running.
+        _op = null;
         _pin0 = default;
         _pin1 = default;
     }
@@ -314,12 +340,15 @@ public sealed class Request : IDisposable
         _pin1.Dispose();
         _pin0 = default;
         _pin1 = default;
+        var op = _op;
+        _op = null;
+        op?.EndUse();
         if (rc != 0)
         {
             if (_receive is { } r) Comm.ThrowReceiveError(rc, _call, status, r.Capacity, r.ElementSize, r.ElementType, r.Source, r.Tag);
             MpiError.Throw(rc, _call);
         }
-        _op?.ThrowIfFunctionFailed();
+        op?.ThrowIfFunctionFailed(_opComm!);
         return status;
     }
 

@@ -104,6 +104,43 @@ public class PympiRunTests
         AssertExit(job, 3);
     }
 
+    /// <summary>The exit status <c>/usr/bin/python3 -c code</c> gives: what <c>pympi run</c> must give too.</summary>
+    private static async Task<int> PythonExitStatus(string code)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(code);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return p.ExitCode;
+    }
+
+    [TestCase("2**40")]
+    [TestCase("2**70")]
+    [TestCase("-2**70")]
+    [TestCase("256 + 7")]
+    [TestCase("-1")]
+    [TestCase("True")]
+    [TestCase("None")]
+    [TestCase("'bye'")]
+    public async Task Run_SysExitOfAnyValue_ExitsWithTheStatusCPythonGives(string value)
+    {
+        string code = $"import sys; sys.exit({value})";
+        int expected = await PythonExitStatus(code);
+        var job = await Pympi("-c", code);
+        AssertExit(job, expected);
+        Assert.That(job.Stderr, Does.Not.Contain("error"), "no .NET error on the way out");
+    }
+
+    [Test]
+    public async Task Run_SysExitOfAHugeIntOnOneRank_EndsTheJobWithStatus255WhileTheOtherWaits()
+    {
+        var job = await Pympi("-n", "2", "-c", "import sys; from mpi4py import MPI; c = MPI.COMM_WORLD\nif c.rank == 1: sys.exit(2**70)\nc.Barrier()");
+        AssertExit(job, 255);
+        Assert.That(job.Stderr, Does.Contain("[rank 1] aborting the job (exit code 255)"));
+    }
+
     [Test]
     public async Task Run_Module_RunsItAsMainLikePythonDashM()
     {

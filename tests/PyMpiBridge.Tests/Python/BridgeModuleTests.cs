@@ -43,6 +43,43 @@ public class BridgeModuleTests
     }
 
     [Test]
+    public void RawFunction_ReturningACachedObject_LeavesItUsableAfterEveryCall()
+    {
+        using var gil = Py.Gil();
+        using var cached = PyObject.From(new List<object?> { 1, 2, 3 });
+        BridgeModule.Register("cached_list", _ => cached);
+        using var globals = PythonFixture.Run("""
+            import _pympibridge
+            first = _pympibridge.cached_list()
+            second = _pympibridge.cached_list()
+            same = first is second
+            """);
+        Assert.That(globals["same"].As<bool>(), Is.True);
+        Assert.That(cached.As<List<long>>(), Is.EqualTo(new long[] { 1, 2, 3 }), "the C# reference is still valid");
+    }
+
+    private static readonly PyObject s_cachedForTyped = WithGil(() => PyObject.From("kept"));
+
+    private static T WithGil<T>(Func<T> f)
+    {
+        using var gil = Py.Gil();
+        return f();
+    }
+
+    [Test]
+    public void TypedFunction_ReturningACachedPyObject_LeavesItUsableAfterEveryCall()
+    {
+        BridgeModule.Register("cached_typed", new Func<PyObject>(() => s_cachedForTyped));
+        using var gil = Py.Gil();
+        using var globals = PythonFixture.Run("""
+            import _pympibridge
+            texts = [_pympibridge.cached_typed() for _ in range(3)]
+            """);
+        Assert.That(globals["texts"].As<string[]>(), Is.EqualTo(new[] { "kept", "kept", "kept" }));
+        Assert.That(s_cachedForTyped.As<string>(), Is.EqualTo("kept"), "the C# reference is still valid");
+    }
+
+    [Test]
     public void RawFunction_ReceivesNumpyArrayAsSpanWithoutCopying()
     {
         BridgeModule.Register("step", args =>

@@ -63,4 +63,13 @@ public class ProcessLifetimeTests
             if (Directory.Exists(venv)) Directory.Delete(venv, recursive: true);
         }
     }
+
+    [Test]
+    public async Task FirstGilOnAPoolThread_DoesNotMakeThatThreadPythonsMainThread()
+    {
+        var (exitCode, output) = await RunScenarioAsync("python-first-use-on-pool-thread");
+        Assert.That(exitCode, Is.Zero, output);
+        Assert.That(output, Does.Contain("pool thread is main: False"));
+        Assert.That(output, Does.Contain("later calls: 42"));
+    }
 }

@@ -7,10 +7,11 @@ namespace PyMpiBridge.Python;
 /// numpy (<see cref="PyArray.From{T}(NativeBuffer{T}, ReadOnlySpan{long}, ReadOnlySpan{long})"/>) or MPI without
 /// pinning. Disposing while Python still uses it is safe: the memory is freed when the last user lets go.
 /// </summary>
-public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
+public sealed unsafe class NativeBuffer<T> : IDisposable, IPinCounted where T : unmanaged
 {
     private readonly T* _data;
-    private int _users = 1; // the .NET owner plus one per Python export
+    private int _users = 1; // the .NET owner plus one per Python export and one per pin of Memory
+    private OwnedMemoryManager<T>? _memory;
 
     /// <summary>Allocates <paramref name="length"/> elements, zeroed unless <paramref name="zero"/> is false.</summary>
     public NativeBuffer(long length, bool zero = true)
@@ -30,6 +31,30 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
 
     /// <summary>The elements (at most int.MaxValue of them; use <see cref="Slice"/> beyond).</summary>
     public Span<T> Span => Slice(0, checked((int)Length));
+
+    /// <summary>
+    /// The elements as <see cref="Memory{T}"/> (at most int.MaxValue), for calls that use them after they return:
+    /// <c>comm.Irecv(buffer.Memory, ...)</c> is zero-copy, and while the request is pending the buffer can be neither
+    /// collected nor freed (a Dispose then frees the memory when the request completes).
+    /// </summary>
+    public Memory<T> Memory
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            return (_memory ??= new OwnedMemoryManager<T>(this, (nint)_data, checked((int)Length))).Memory;
+        }
+    }
+
+    void IPinCounted.ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);
+
+    void IPinCounted.AddPin()
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        Interlocked.Increment(ref _users);
+    }
+
+    void IPinCounted.ReleasePin() => ReleaseUser();
 
     /// <summary><paramref name="length"/> elements from <paramref name="start"/>.</summary>
     public Span<T> Slice(long start, int length)

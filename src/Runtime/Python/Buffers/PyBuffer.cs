@@ -7,9 +7,12 @@ namespace PyMpiBridge.Python;
 /// be freed, and it may be used WITHOUT the GIL (e.g. inside <see cref="Py.AllowThreads"/>). Dispose it promptly.
 /// </summary>
 /// <typeparam name="T">sbyte, byte, short, ushort, int, uint, long, ulong, Half, float, double, Complex32, Complex or bool.</typeparam>
-public sealed unsafe class PyBuffer<T> : IDisposable where T : unmanaged
+public sealed unsafe class PyBuffer<T> : IDisposable, IPinCounted where T : unmanaged
 {
     private readonly PyBufferView _view;
+    private OwnedMemoryManager<T>? _memory;
+    private int _pins;
+    private bool _disposed, _releaseDeferred;
 
     internal PyBuffer(PyBufferView view) => _view = view;
 
@@ -67,6 +70,55 @@ public sealed unsafe class PyBuffer<T> : IDisposable where T : unmanaged
         }
     }
 
+    /// <summary>
+    /// The elements as <see cref="Memory{T}"/>, read-write, without copying, for calls that use them after they return:
+    /// <c>comm.Isend(buffer.Memory, ...)</c> on a numpy array is zero-copy, and while the request is pending this view
+    /// can be neither collected nor released (a Dispose then releases it when the request completes). Throws for
+    /// read-only or non-contiguous buffers, as <see cref="Span"/> does.
+    /// </summary>
+    public Memory<T> Memory
+    {
+        get
+        {
+            if (_view.IsReadOnly)
+                throw new InvalidOperationException($"The Python {ExporterType} buffer is read-only; use ReadOnlyMemory, or pass a writable array.");
+            return MemoryManager.Memory;
+        }
+    }
+
+    /// <summary>The elements as <see cref="ReadOnlyMemory{T}"/> (see <see cref="Memory"/>); also for read-only buffers.</summary>
+    public ReadOnlyMemory<T> ReadOnlyMemory => MemoryManager.Memory;
+
+    private OwnedMemoryManager<T> MemoryManager
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _memory ??= new OwnedMemoryManager<T>(this, DataChecked(), SpanLength());
+        }
+    }
+
+    void IPinCounted.ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    void IPinCounted.AddPin()
+    {
+        lock (_view)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _pins++;
+        }
+    }
+
+    void IPinCounted.ReleasePin()
+    {
+        lock (_view)
+        {
+            if (--_pins > 0 || !_releaseDeferred) return;
+            _releaseDeferred = false;
+        }
+        _view.Dispose(); // safe without the GIL: queued until the next acquisition
+    }
+
     /// <summary>The elements, read-only, without copying. Throws for non-contiguous buffers.</summary>
     public ReadOnlySpan<T> ReadOnlySpan => new((void*)DataChecked(), SpanLength());
 
@@ -86,6 +138,22 @@ public sealed unsafe class PyBuffer<T> : IDisposable where T : unmanaged
     /// <summary>A C-ordered copy of the elements; works for any strides.</summary>
     public T[] ToArray() => (T[])_view.CopyToArray(_view.Element!);
 
-    /// <summary>Releases the view (under the GIL if held, otherwise at the next GIL acquisition).</summary>
-    public void Dispose() => _view.Dispose();
+    /// <summary>
+    /// Releases the view (under the GIL if held, otherwise at the next GIL acquisition); if <see cref="Memory"/> is
+    /// pinned by a pending request, when the last such request completes.
+    /// </summary>
+    public void Dispose()
+    {
+        lock (_view)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            if (_pins > 0)
+            {
+                _releaseDeferred = true;
+                return;
+            }
+        }
+        _view.Dispose();
+    }
 }

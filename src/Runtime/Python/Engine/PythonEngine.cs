@@ -14,7 +14,7 @@ public static unsafe class PythonEngine
     private static int _state;
     private static readonly Lock Gate = new();
     private static ILogger? _logger;
-    private static int _initializingThread;
+    private static Thread? _initializingThread; // Python's main thread (compared by identity: managed ids are reused)
 
     /// <summary>The embedded interpreter: which one, why it was chosen, where its parts are. Null before initialization.</summary>
     public static PythonInterpreter? Interpreter { get; private set; }
@@ -59,7 +59,7 @@ public static unsafe class PythonEngine
                 else
                 {
                     StartInterpreter(interpreter);
-                    _initializingThread = Environment.CurrentManagedThreadId; // Python's main thread
+                    _initializingThread = Thread.CurrentThread; // Python's main thread
                 }
             }
 
@@ -125,7 +125,7 @@ public static unsafe class PythonEngine
             }
             int gilState = CPython.PyGILState_Ensure();
             PendingReleases.Drain();
-            if (Environment.CurrentManagedThreadId == _initializingThread)
+            if (Thread.CurrentThread == _initializingThread)
             {
                 int status = CPython.Py_FinalizeEx();
                 if (status != 0) _logger?.LogWarning("Py_FinalizeEx reported an error while flushing buffered data ({Status})", status);
@@ -157,8 +157,27 @@ public static unsafe class PythonEngine
         static void Slow()
         {
             ThrowIfShutDown();
-            Initialize();
+            if (Thread.CurrentThread.IsThreadPoolThread) InitializeOffThePool();
+            else Initialize();
         }
+    }
+
+    /// <summary>
+    /// First use of Python on a thread-pool thread: initialize on a thread of our own instead, so no pool thread (which
+    /// runs any work, at any time) becomes Python's main thread, the one <c>threading.main_thread()</c>, signal handlers
+    /// and <c>Py_FinalizeEx</c> belong to. That thread ends after start-up; Shutdown then does the soft exit.
+    /// </summary>
+    private static void InitializeOffThePool()
+    {
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? error = null;
+        var thread = new Thread(() =>
+        {
+            try { Initialize(); }
+            catch (Exception e) { error = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e); }
+        }) { Name = "Python start-up", IsBackground = true };
+        thread.Start();
+        thread.Join();
+        error?.Throw();
     }
 
     internal static void ThrowIfShutDown()
@@ -268,5 +287,9 @@ public static unsafe class PythonEngine
         else:
             wanted = list(dict.fromkeys(EXTRA))
         sys.path[:] = wanted + [p for p in sys.path if p not in wanted]
+        if not ADOPTED:
+            # threading.main_thread() is whichever thread imports threading first: make it the thread that started
+            # Python, not whatever thread first runs Python code later.
+            import threading
         """;
 }

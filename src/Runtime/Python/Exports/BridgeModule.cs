@@ -17,7 +17,9 @@ public static unsafe class BridgeModule
     /// <summary>The module name Python imports.</summary>
     public const string Name = "_pympibridge";
 
-    private sealed record Entry(string Name, PyFunction Function);
+    // ResultIsFresh: the function returns a reference made for this call (DelegateAdapter), which Python then takes;
+    // otherwise the result stays the caller's (it may be cached) and Python gets a new reference to it.
+    private sealed record Entry(string Name, PyFunction Function, bool ResultIsFresh);
 
     private static readonly Lock Gate = new();
     private static Entry[] _entries = new Entry[16];
@@ -52,7 +54,9 @@ public static unsafe class BridgeModule
     /// Exports <paramref name="function"/> as <c>_pympibridge.&lt;name&gt;</c>: the fastest form, arguments are read
     /// straight from the call (<see cref="PyArguments"/>). Registering a name again replaces the function.
     /// </summary>
-    public static void Register(string name, PyFunction function, string? doc = null)
+    public static void Register(string name, PyFunction function, string? doc = null) => Register(name, function, doc, resultIsFresh: false);
+
+    private static void Register(string name, PyFunction function, string? doc, bool resultIsFresh)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(function);
@@ -67,7 +71,7 @@ public static unsafe class BridgeModule
                 Array.Copy(_entries, bigger, index);
                 _entries = bigger;
             }
-            _entries[index] = new Entry(name, function);
+            _entries[index] = new Entry(name, function, resultIsFresh);
             Volatile.Write(ref _count, index + 1);
         }
         // The method definition must outlive the function object: allocated once per registration, never freed.
@@ -92,7 +96,7 @@ public static unsafe class BridgeModule
     {
         ArgumentNullException.ThrowIfNull(function);
         if (function is PyFunction direct) { Register(name, direct, doc); return; }
-        Register(name, DelegateAdapter.Create(name, function.Method, function.Target), doc ?? Signature(name, function.Method));
+        Register(name, DelegateAdapter.Create(name, function.Method, function.Target), doc ?? Signature(name, function.Method), resultIsFresh: true);
     }
 
     /// <summary>Exports every static method of <paramref name="type"/> marked with <see cref="PythonExportAttribute"/>.</summary>
@@ -107,7 +111,7 @@ public static unsafe class BridgeModule
             var export = method.GetCustomAttribute<PythonExportAttribute>();
             if (export is null) continue;
             string name = export.Name ?? SnakeCase(method.Name);
-            Register(name, DelegateAdapter.Create(name, method, null), export.Doc ?? Signature(name, method));
+            Register(name, DelegateAdapter.Create(name, method, null), export.Doc ?? Signature(name, method), resultIsFresh: true);
             names.Add(name);
         }
         return names;
@@ -143,7 +147,10 @@ public static unsafe class BridgeModule
                 CPython.Py_IncRef(CPython.Py_None);
                 return CPython.Py_None;
             }
-            return result.StealHandle();
+            if (entry.ResultIsFresh) return result.StealHandle();
+            nint handle = result.Handle; // the C# object stays valid (it may be cached): Python gets its own reference
+            CPython.Py_IncRef(handle);
+            return handle;
         }
         catch (Exception e)
         {

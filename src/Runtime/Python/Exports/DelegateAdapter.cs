@@ -52,7 +52,9 @@ internal static class DelegateAdapter
                     throw;
                 }
                 if (returnsVoid || result is null) return null;
-                if (result is PyObject py) return toDispose.Contains(py) ? py.CloneRef() : py; // ownership passes to Python
+                // A PyObject the method returns stays the method's (it may be cached, or be an argument): Python gets a
+                // new reference of its own, and the one returned here is fresh (the trampoline hands it over).
+                if (result is PyObject py) return py.CloneRef();
                 return PyObject.From(result);
             }
             finally

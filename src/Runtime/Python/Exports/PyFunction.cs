@@ -1,4 +1,7 @@
 namespace PyMpiBridge.Python;
 
-/// <summary>A function Python can call: receives the arguments, returns the result (null for None; ownership passes to Python).</summary>
+/// <summary>
+/// A function Python can call: receives the arguments, returns the result (null for None). The result stays yours:
+/// Python gets a new reference of its own, so a cached object may be returned again and again.
+/// </summary>
 public delegate PyObject? PyFunction(PyArguments args);

@@ -4,7 +4,7 @@ namespace PyMpiBridge.Python;
 /// The GIL released for a stretch of C# work (<c>Py_BEGIN_ALLOW_THREADS</c>): Python threads and other .NET
 /// threads can run Python meanwhile. Python objects must not be touched until it is disposed.
 /// </summary>
-public struct AllowThreadsScope : IDisposable
+public ref struct AllowThreadsScope : IDisposable
 {
     private readonly nint _threadState;
     private readonly int _savedDepth;

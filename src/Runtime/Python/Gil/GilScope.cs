@@ -4,7 +4,7 @@ namespace PyMpiBridge.Python;
 /// Holding the GIL: <c>using var gil = Py.Gil();</c>. Reentrant, usable on any thread; must be disposed on the
 /// thread that acquired it. Entering and leaving also releases references dropped by the finalizer.
 /// </summary>
-public struct GilScope : IDisposable
+public ref struct GilScope : IDisposable
 {
     internal enum Kind : byte { None, Nested, Outermost }
 
