@@ -1,6 +1,6 @@
 namespace PyMpiBridge.Benchmarks;
 
-/// <summary><c>pympi bench mpi|python|bridge|all [--json FILE]</c>.</summary>
+/// <summary><c>pympi bench mpi|python|bridge|parallel|all [--json FILE]</c>.</summary>
 public static class BenchCommand
 {
     private static readonly Dictionary<string, IBenchSuite> Suites = new()
@@ -8,6 +8,7 @@ public static class BenchCommand
         ["mpi"] = new MpiBenchSuite(),
         ["python"] = new PythonBenchSuite(),
         ["bridge"] = new BridgeBenchSuite(),
+        ["parallel"] = new ParallelBenchSuite(),
     };
 
     public static async Task<int> RunAsync(string[] args)

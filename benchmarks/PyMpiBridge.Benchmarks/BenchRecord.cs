@@ -15,5 +15,6 @@ public sealed record BenchRecord(
 {
     /// <summary>True when a larger value is better (bandwidth), false for times.</summary>
     [JsonIgnore]
-    public bool HigherIsBetter => Metric.Contains("bandwidth", StringComparison.Ordinal) || Metric.EndsWith("per_s", StringComparison.Ordinal);
+    public bool HigherIsBetter => Metric.Contains("bandwidth", StringComparison.Ordinal) || Metric.EndsWith("per_s", StringComparison.Ordinal)
+        || Metric.EndsWith("GBps", StringComparison.Ordinal);
 }

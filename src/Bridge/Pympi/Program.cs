@@ -60,7 +60,7 @@ public static class Program
                                         a controller and N MPI engines for pympibridge.parallel (ipcluster)
           info [--python PATH]          MPI and Python found here, versions, and what to install
           demo [--sweep]                the multi-rank demo (4 ranks, C# and Python)
-          bench mpi|python|bridge|all [--json FILE]
+          bench mpi|python|bridge|parallel|all [--json FILE]
                                         benchmarks against native C and the peers
         """;
 }

@@ -1,0 +1,171 @@
+"""`pympi bench parallel`: ipyparallel's programming model, ours against the peers, on the same work, 2 engines each.
+
+Each implementation runs in its own process (so one cannot warm or slow the other):
+  ours            pympibridge.parallel (MPI engines hosted by PyMpiBridge)
+  ipyparallel     Debian's ipyparallel 7.1 with MPI engines
+  mpi4py.futures  MPIPoolExecutor with 2 spawned workers
+
+Metrics: cluster_start_s, apply_roundtrip_us (one engine, `lambda: None`, median), lb_tiny_tasks_per_s
+(N apply_async of a no-op, then get all), map_items_per_s (load-balanced map of 20,000 identity items,
+chunksize 1), push_64MiB_GBps / pull_64MiB_GBps (64 MiB float64 array to / from 2 engines; bytes moved / time).
+Prints one JSON record per line: {"name": "parallel", "impl": ..., "metric": ..., "value": ...}.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+IMPLS = ("ours", "ipyparallel", "mpi4py.futures")
+
+
+def emit(impl, metric, value):
+    print(json.dumps({"name": "parallel", "impl": impl, "metric": metric, "value": value}), flush=True)
+
+
+def noop():
+    return None
+
+
+def identity(x):
+    return x
+
+
+def _roundtrip_us(call, n):
+    call()
+    samples = []
+    for _ in range(n):
+        t = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples) * 1e6
+
+
+def run_ipp_style(ipp, impl, args, **cluster_kw):
+    import numpy as np
+    t = time.perf_counter()
+    cluster = ipp.Cluster(n=2, **cluster_kw)
+    rc = cluster.start_and_connect_sync()
+    emit(impl, "cluster_start_s", time.perf_counter() - t)
+    try:
+        rc.wait_for_engines(2, timeout=60)
+        e0 = rc[0]
+        e0.block = True
+        emit(impl, "apply_roundtrip_us", _roundtrip_us(lambda: e0.apply_sync(noop), args.roundtrips))
+        lb = rc.load_balanced_view()
+        best = 0.0
+        for _ in range(args.rounds):
+            t = time.perf_counter()
+            ars = [lb.apply_async(noop) for _ in range(args.tasks)]
+            for ar in ars:
+                ar.get()
+            best = max(best, args.tasks / (time.perf_counter() - t))
+        emit(impl, "lb_tiny_tasks_per_s", best)
+        items = list(range(args.map_items))
+        t = time.perf_counter()
+        out = lb.map_sync(identity, items, chunksize=1)
+        dt = time.perf_counter() - t
+        assert list(out) == items, "map returned wrong results"
+        emit(impl, "map_items_per_s", args.map_items / dt)
+        a = np.random.default_rng(1).random(64 * 2**20 // 8)
+        view = rc[:]
+        view.block = True
+        view.push({"a": a[:1024]})  # warm: functions, connections
+        best_push, best_pull = 0.0, 0.0
+        for _ in range(args.rounds):
+            t = time.perf_counter()
+            view.push({"a": a})
+            best_push = max(best_push, 2 * a.nbytes / (time.perf_counter() - t) / 1e9)
+            t = time.perf_counter()
+            pulled = view.pull("a")
+            best_pull = max(best_pull, 2 * a.nbytes / (time.perf_counter() - t) / 1e9)
+            assert all(np.array_equal(p, a) for p in pulled), "pull returned different data"
+            del pulled
+        emit(impl, "push_64MiB_GBps", best_push)
+        emit(impl, "pull_64MiB_GBps", best_pull)
+    finally:
+        rc.close()
+        cluster.stop_cluster_sync()
+
+
+def run_futures(args):
+    from mpi4py.futures import MPIPoolExecutor
+    impl = "mpi4py.futures"
+    t = time.perf_counter()
+    ex = MPIPoolExecutor(max_workers=2)
+    # a failed spawn leaves bootup() waiting forever (mpi4py reports it on another thread): bound it
+    import threading
+    booted = threading.Thread(target=ex.bootup, kwargs={"wait": True}, daemon=True)
+    booted.start()
+    booted.join(120)
+    if booted.is_alive():
+        print("parallel_bench: mpi4py.futures workers did not start within 120 s (spawn failed?)", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(3)
+    emit(impl, "cluster_start_s", time.perf_counter() - t)
+    try:
+        emit(impl, "apply_roundtrip_us", _roundtrip_us(lambda: ex.submit(noop).result(), args.roundtrips))
+        best = 0.0
+        for _ in range(args.rounds):
+            t = time.perf_counter()
+            fs = [ex.submit(noop) for _ in range(args.tasks)]
+            for f in fs:
+                f.result()
+            best = max(best, args.tasks / (time.perf_counter() - t))
+        emit(impl, "lb_tiny_tasks_per_s", best)
+        items = list(range(args.map_items))
+        t = time.perf_counter()
+        out = list(ex.map(identity, items, chunksize=1))
+        emit(impl, "map_items_per_s", args.map_items / (time.perf_counter() - t))
+        assert out == items
+    finally:
+        ex.shutdown(wait=True)
+
+
+def child(args):
+    if args.impl == "ours":
+        import pympibridge.parallel as ipp
+        run_ipp_style(ipp, "ours", args)
+    elif args.impl == "ipyparallel":
+        import ipyparallel as ipp
+        run_ipp_style(ipp, "ipyparallel", args, engine_launcher_class="MPI", log_level=40)
+    else:
+        run_futures(args)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--impl", choices=IMPLS, action="append", help="run only these (default: all)")
+    p.add_argument("--tasks", type=int, default=2000)
+    p.add_argument("--map-items", type=int, default=20000)
+    p.add_argument("--roundtrips", type=int, default=300)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--timeout", type=float, default=600, help="seconds per implementation")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        args.impl = args.impl[0]
+        child(args)
+        return 0
+    status = 0
+    for impl in args.impl or IMPLS:
+        cmd = [sys.executable, os.path.abspath(__file__), "--child", "--impl", impl, "--tasks", str(args.tasks),
+               "--map-items", str(args.map_items), "--roundtrips", str(args.roundtrips), "--rounds", str(args.rounds)]
+        try:
+            r = subprocess.run(cmd, timeout=args.timeout, stdout=subprocess.PIPE, text=True)
+            sys.stdout.write(r.stdout)
+            if r.returncode != 0:
+                print(f"parallel_bench: {impl} failed with exit code {r.returncode}", file=sys.stderr)
+                status = 1
+        except subprocess.TimeoutExpired as e:
+            sys.stdout.write(e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or ""))
+            print(f"parallel_bench: {impl} did not finish within {args.timeout} s", file=sys.stderr)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
