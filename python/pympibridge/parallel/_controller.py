@@ -35,6 +35,17 @@ def _utc(ts):
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc) if ts else None
 
 
+def _from_jsonable(value):
+    """A query as the client sent it: datetimes travel as {'$datetime': unix time} (client._jsonable_query)."""
+    if isinstance(value, dict):
+        if set(value) == {"$datetime"}:
+            return datetime.datetime.fromtimestamp(value["$datetime"], datetime.timezone.utc)
+        return {k: _from_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_jsonable(v) for v in value]
+    return value
+
+
 class _Peer:
     def __init__(self, sock, role, ident):
         self.sock = sock
@@ -71,6 +82,7 @@ class Controller:
         self.process = None
         self.generation = 0
         self.stopping = threading.Event()
+        self.stopped = threading.Event()
         self.client_file = _files.client_file(self.profile, self.cluster_id)
         self.engine_file = _files.engine_file(self.profile, self.cluster_id)
 
@@ -151,7 +163,7 @@ class Controller:
 
     def serve(self):
         threading.Thread(target=self._accept_loop, daemon=True, name="accept").start()
-        self.stopping.wait()
+        self.stopped.wait()
 
     def _accept_loop(self):
         while not self.stopping.is_set():
@@ -283,7 +295,13 @@ class Controller:
         return self.db
 
     def _op_db_query(self, msg):
-        records = self._need_db().find_records(msg.get("query") or {}, msg.get("keys"))
+        keys = msg.get("keys")
+        if isinstance(keys, str):
+            keys = [keys]
+        elif keys is None:
+            # as ipyparallel's hub: every key but the result buffers (get_result fetches those)
+            keys = [k for k in _db.SCHEMA if k != "result_buffers"]
+        records = self._need_db().find_records(_from_jsonable(msg.get("query") or {}), keys)
         return {}, [pickle.dumps(records, protocol=5)]
 
     def _op_hub_history(self, msg):
@@ -322,23 +340,29 @@ class Controller:
         return {}, []
 
     def shutdown(self):
-        if self.stopping.is_set():
-            return
+        with self.lock:
+            if self.stopping.is_set():
+                return
+            self.stopping.set()  # from here the engines' exit is expected (the watcher stays quiet)
         log.info("shutting down")
-        self.stop_engines()
-        self.stopping.set()
-        for path in (self.client_file, self.engine_file):
-            try:
-                if _files.read_json(path).get("pid") == os.getpid():
-                    os.unlink(path)
-            except (OSError, ValueError):
-                pass
         try:
-            self.listener.close()
-        except OSError:
-            pass
-        if self.db is not None:
-            self.db.close()
+            self.stop_engines()
+            for path in (self.client_file, self.engine_file):
+                try:
+                    if _files.read_json(path).get("pid") == os.getpid():
+                        os.unlink(path)
+                except (OSError, ValueError):
+                    pass
+            try:
+                self.listener.close()
+            except OSError:
+                pass
+            if self.db is not None:
+                self.db.close()
+        finally:
+            # only now may main() return: the process exits with serve(), and this runs in a daemon thread, so
+            # setting it earlier let the interpreter exit before the connection files were removed
+            self.stopped.set()
 
 
 def main(argv=None):

@@ -100,13 +100,13 @@ class View:
         return self.block if block is None else block
 
     # apply / map in their three spellings
-    def apply(self, f, *args, **kwargs):
+    def apply(self, f, /, *args, **kwargs):  # positional-only: the task may take a keyword named f
         return self._really_apply(f, args, kwargs)
 
-    def apply_async(self, f, *args, **kwargs):
+    def apply_async(self, f, /, *args, **kwargs):  # positional-only: the task may take a keyword named f
         return self._really_apply(f, args, kwargs, block=False)
 
-    def apply_sync(self, f, *args, **kwargs):
+    def apply_sync(self, f, /, *args, **kwargs):  # positional-only: the task may take a keyword named f
         return self._really_apply(f, args, kwargs, block=True)
 
     def map_async(self, f, *sequences, **kwargs):
@@ -125,7 +125,7 @@ class View:
 
     def _apply_payload(self, f, args, kwargs, fbytes=None):
         """[pickled function, pickled (args, kwargs), *array buffers]: a map pickles its function once."""
-        if not callable(f):
+        if not callable(f) and not isinstance(f, _serialize.Reference):  # a Reference names an engine function
             raise TypeError(f"f must be callable, not {type(f).__name__}")
         try:
             if fbytes is None:
@@ -207,7 +207,13 @@ class DirectView(View):
     """Work on chosen engines: ``rc[:]``, ``rc[0]``, ``rc[::2]``."""
 
     def __init__(self, client, targets=None, **kwargs):
-        super().__init__(client, targets="all" if targets is None else targets, **kwargs)
+        if targets is None or targets == "all":
+            targets = "all"  # evaluated at each call: engines that register later are used
+        else:
+            # as ipyparallel: rc[:] targets [0, 1, ...], rc[-1] the last engine's id (fixed now, not at each call)
+            resolved = client._build_targets(targets)
+            targets = resolved[0] if isinstance(targets, int) else resolved
+        super().__init__(client, targets=targets, **kwargs)
 
     def _targets(self, targets=None):
         return self.client._build_targets(self.targets if targets is None else targets)
@@ -263,7 +269,9 @@ class DirectView(View):
         ids = self._targets(targets)
         ar = self.client._submit_direct(P.EXECUTE, [code.encode()], ids, "execute", flags=P.SILENT if silent else 0,
                                         single=self._single(targets))
-        return self._finish(ar, block)
+        if block:
+            ar.get()  # raises the remote error; the AsyncResult (stdout, execute_result) is returned, as ipyparallel does
+        return ar
 
     def run(self, filename, targets=None, block=None):
         """Runs the contents of a local Python file on the engines."""
@@ -451,6 +459,10 @@ class LoadBalancedView(View):
         self.follow = None
         self.chunksize = 1
         self.ordered = True
+        if targets == "all":
+            targets = None
+        elif targets is not None:
+            targets = client._build_targets(targets)  # as ipyparallel: load_balanced_view(-1).targets == [last id]
         super().__init__(client, targets=targets, **kwargs)
 
     def _lb_targets(self, targets=None):
