@@ -191,7 +191,13 @@ class Engine:
         for frame in frames:
             kind = frame[0][0]
             if kind == P.ABORT:
-                self.aborted.update(pickle.loads(frame[1]))
+                # only tasks of this client still waiting here; a started or unknown one is not ours to mark
+                wanted = set(pickle.loads(frame[1]))
+                for queued_client, queued in self.queue:
+                    if queued_client is client:
+                        seq = P.REQUEST.unpack_from(queued[0])[4]
+                        if seq in wanted:
+                            self.aborted.add((id(client), seq))
             elif kind == P.STATUS:
                 _k, _f, _u, _u2, seq, _s = P.REQUEST.unpack(frame[0])
                 client.out.append([P.REPLY.pack(P.OK, 0, 0, 0, seq, 0.0, 0.0), b"", b"",
@@ -230,8 +236,8 @@ class Engine:
     def _run(self, client, frame):
         kind, flags, _u, _u2, seq, submitted = P.REQUEST.unpack(frame[0])
         started = time.time()
-        if seq in self.aborted:
-            self.aborted.discard(seq)
+        if self.aborted and (id(client), seq) in self.aborted:
+            self.aborted.discard((id(client), seq))
             self._reply(client, kind, seq, submitted, P.ABORTED, 0, started, started, b"", b"",
                         [pickle.dumps({"ename": "TaskAborted", "evalue": "aborted before it ran", "local": True,
                                        "engine_info": self._info(kind)})], None)

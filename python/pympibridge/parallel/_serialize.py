@@ -49,19 +49,23 @@ class Reference:
 
 
 def _resolve_reference(name):
-    ns = _current_namespace()
-    head, *rest = name.split(".")
+    # ipyparallel evaluates the reference in the engine's namespace: 'a', 'a.b', 'g[0]' all work
     try:
-        value = ns[head]
-    except KeyError:
-        raise NameError(f"name '{head}' is not defined on this engine (Reference({name!r}))") from None
-    for attr in rest:
-        value = getattr(value, attr)
-    return value
+        return eval(name, _current_namespace())
+    except NameError as e:
+        raise NameError(f"{e} on this engine (Reference({name!r}))") from None
 
 
 def interactive(f):
-    """Marks a function to run with the engine's namespace as its globals (as if defined in ``__main__``)."""
+    """Makes a function run with the engine's namespace as its globals, as if defined in ``__main__``."""
+    if isinstance(f, types.FunctionType):
+        main = sys.modules["__main__"]
+        g = types.FunctionType(f.__code__, main.__dict__, f.__name__, f.__defaults__, f.__closure__)
+        g.__kwdefaults__ = f.__kwdefaults__
+        g.__qualname__ = f.__qualname__
+        g.__doc__ = f.__doc__
+        g.__dict__.update(f.__dict__)
+        f = g
     f.__module__ = "__main__"
     return f
 

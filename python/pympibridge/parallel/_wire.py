@@ -215,7 +215,7 @@ class FrameReader:
                 if length & _FD_FLAG:
                     parts.append(self._map(length & ~_FD_FLAG))
                     continue
-                parts.append(bytes(buf[pos:pos + length]))
+                parts.append(buf[pos:pos + length])  # a bytearray copy: arrays rebuilt over it are writable
                 pos += length
             del buf[:total]
             return parts
@@ -254,7 +254,7 @@ class FrameReader:
                 if got == 0:
                     raise ConnectionLost("connection closed in the middle of a frame")
                 have += got
-            parts.append(part if length >= _LARGE else bytes(part))
+            parts.append(part)
         del buf[:min(pos, len(buf))]
         return parts
 

@@ -207,7 +207,7 @@ class Client:
 
     def __getitem__(self, key):
         """``rc[0]``, ``rc[:]``, ``rc[::2]``, ``rc[[0, 2]]``: a DirectView on those engines."""
-        if isinstance(key, str):
+        if isinstance(key, str) or key is None:
             raise TypeError(f"index engines by int, slice or list, not {key!r}")
         return self.direct_view(key)
 
@@ -428,7 +428,10 @@ class Client:
         for t in self._lb_waiting:
             state = t.after.state(self) if t.after is not None else "met"
             fstate = t.follow.state(self) if t.follow is not None else "met"
-            if state == "impossible" or fstate == "impossible":
+            if state == "invalid" or fstate == "invalid":
+                self._fail_task(t, error.InvalidDependency(
+                    "a dependency names a task this client does not know (a typo, or another client's task)"))
+            elif state == "impossible" or fstate == "impossible":
                 self._fail_task(t, error.ImpossibleDependency(
                     "a dependency of this task can never be met (it failed, or succeeded when failure was required)"))
             elif state == "met" and fstate == "met":
@@ -534,6 +537,7 @@ class Client:
                 if flags & P.HAS_RESULT:
                     d = pickle.loads(frame[3])
                     execute_result = ExecuteReply(conn.id, d["execution_count"], d["text/plain"])
+                    value = execute_result  # ipyparallel: execute(...).get() is the ExecuteReply
             else:
                 try:
                     value = _serialize.loads(frame[3:])
@@ -701,10 +705,17 @@ class Client:
         task was not submitted by this client."""
         if indices_or_msg_ids is None:
             indices_or_msg_ids = -1
+        if isinstance(indices_or_msg_ids, AsyncResult):
+            if owner:
+                return indices_or_msg_ids
+            indices_or_msg_ids = list(indices_or_msg_ids.msg_ids)
         single = not isinstance(indices_or_msg_ids, (list, tuple))
         ids = []
         for x in ([indices_or_msg_ids] if single else indices_or_msg_ids):
-            ids.append(self.history[x] if isinstance(x, int) else x)
+            if isinstance(x, AsyncResult):
+                ids.extend(x.msg_ids)
+            else:
+                ids.append(self.history[x] if isinstance(x, int) else x)
         local = all(m in self.results for m in ids)
         if local:
             ar = AsyncResult(self, ids, fname="get_result", single_result=single)
@@ -712,17 +723,48 @@ class Client:
                 for i, m in enumerate(ids):
                     ar._task_done(i, self.results[m], self._raw_md[m])
             return ar
-        records = pickle.loads(self._ask("get_records", msg_ids=ids)[1][0])
         ar = AsyncHubResult(self, ids, fname="get_result", single_result=single)
+        mine = [m for m in ids if m in self.results]
+        for m in mine:
+            ar._task_done(ids.index(m), self.results[m], self._raw_md[m])
+        others = [m for m in ids if m not in self.results]
+        records = pickle.loads(self._ask("get_records", msg_ids=others)[1][0])
+        unknown = [m for m in others if m not in records and not self._maybe_running(m)]
+        if unknown:
+            raise KeyError(f"No such msg_id: {unknown[0]!r} (not in this client's results nor the task database)")
+        self._fill_from_records(ar, ids, records)
+        if not ar.ready():
+            # tasks still running (another client's, or in flight): their records arrive when they finish
+            threading.Thread(target=self._poll_records, args=(ar, ids), daemon=True).start()
+        if block:
+            ar.wait()
+        return ar
+
+    def _maybe_running(self, msg_id):
+        """A msg_id the controller has no record of yet may be a task still running for another client."""
+        session = msg_id.rsplit("_", 1)[0]
+        return session != self.session and "_" in msg_id
+
+    def _poll_records(self, ar, ids):
+        while not ar.ready() and not self._closed:
+            time.sleep(0.05)
+            pending = [m for i, m in enumerate(ids) if ar._raw_md[i] is None]
+            try:
+                records = pickle.loads(self._ask("get_records", msg_ids=pending)[1][0])
+            except (OSError, TimeoutError, RuntimeError):
+                return
+            self._fill_from_records(ar, ids, records)
+
+    def _fill_from_records(self, ar, ids, records):
         for i, m in enumerate(ids):
             rec = records.get(m)
-            if rec is None:
-                raise KeyError(f"No such msg_id: {m!r} (not in this client's results nor the task database)")
+            if rec is None or ar._raw_md[i] is not None:
+                continue
             raw = (m, rec.get("engine_id"), rec.get("engine_uuid"), _ts(rec.get("submitted")),
                    _ts(rec.get("started")), _ts(rec.get("completed")), _ts(rec.get("received")), rec.get("status"),
                    rec.get("stdout") or "", rec.get("stderr") or "", rec.get("error"), None)
-            ar._task_done(i, _record_value(rec), raw)
-        return ar
+            with self._lock:
+                ar._task_done(i, _record_value(rec), raw)
 
     def resubmit(self, indices_or_msg_ids=None, block=None):
         """Runs earlier load-balanced tasks of this client again; returns the new AsyncResult."""
@@ -732,7 +774,7 @@ class Client:
         for m in ids:
             original = self._resubmittable.get(m)
             if original is None:
-                raise ValueError(f"cannot resubmit {m}: only this client's load-balanced apply tasks can be "
+                raise KeyError(f"cannot resubmit {m}: only this client's load-balanced apply tasks can be "
                                  "resubmitted")
             tasks.append(self._new_task(original.kind, original.flags, original.payload))
         ar = AsyncResult(self, [t.msg_id for t in tasks], fname="resubmit", single_result=len(tasks) == 1)
@@ -741,7 +783,7 @@ class Client:
             ar.get()
         return ar
 
-    def purge_results(self, jobs=None, targets=None):
+    def purge_hub_results(self, jobs=None, targets=None):
         """Drops task records from the controller's database (``jobs='all'`` for everything)."""
         if jobs == "all" or targets == "all":
             self._ask("purge_results", all=True)
@@ -750,19 +792,39 @@ class Client:
         eids = self._build_targets(targets) if targets is not None else []
         self._ask("purge_results", msg_ids=ids, engine_ids=eids)
 
+    def purge_results(self, jobs=None, targets=None):
+        """Drops results here and in the controller's database (``jobs='all'`` for everything)."""
+        if jobs is not None and jobs != "all" and targets is None:
+            self.purge_local_results(jobs)
+        elif jobs == "all" or targets == "all":
+            self.purge_local_results("all")
+        self.purge_hub_results(jobs, targets)
+
     def purge_local_results(self, jobs=None, targets=None):
+        """Forgets results kept in this client; refuses while the named tasks are still outstanding."""
         with self._lock:
+            outstanding = self.outstanding
             if jobs in (None, "all"):
+                if outstanding:
+                    raise RuntimeError(f"cannot purge all local results: {len(outstanding)} tasks are outstanding "
+                                       "(wait for them first)")
                 self.results.clear()
                 self._raw_md.clear()
-            else:
-                for m in _msg_ids(jobs):
-                    self.results.pop(m, None)
-                    self._raw_md.pop(m, None)
+                return
+            ids = _msg_ids(jobs)
+            busy = [m for m in ids if m in outstanding]
+            if busy:
+                raise RuntimeError(f"cannot purge outstanding task(s) {busy[:3]}: wait for them first")
+            for m in ids:
+                self.results.pop(m, None)
+                self._raw_md.pop(m, None)
 
     def purge_everything(self):
-        self.purge_local_results("all")
+        """Forgets every result, here and in the database, and this client's history."""
         self.purge_results("all")
+        with self._lock:
+            self.history.clear()
+            self._resubmittable.clear()
 
     @property
     def metadata(self):

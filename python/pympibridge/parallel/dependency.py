@@ -55,7 +55,7 @@ class Dependency(set):
         prefix = client.session + "_"
         if any(not m.startswith(prefix) and m not in client._done_ok and m not in client._done_failed
                for m in self):
-            return "impossible"
+            return "invalid"
         return self._state(client._done_ok, client._done_failed)
 
     def check(self, completed, failed=None):

@@ -151,7 +151,7 @@ def test_cellpx_targets_slice_one_stdout_line(ip, rc, capsys):
     pid0 = rc[0].apply_sync(os.getpid)
     ip.run_cell_magic("px", "--targets :-1", "import os\nprint(os.getpid())")
     assert capsys.readouterr().out == f"[stdout:0] {pid0}\n"
-    assert v.targets == slice(None)  # --targets is for this cell only
+    assert v.targets == rc.ids  # --targets is for this cell only
 
 
 @pytest.mark.parametrize("spec, expected", [(":-1", [0]), ("::2", [0]), ("1::2", [1]), (":", [0, 1]),
@@ -440,8 +440,6 @@ def test_pxconfig(ip, rc):
         ip.run_line_magic("pxconfig_tst", "-t nonsense")
 
 
-@pytest.mark.xfail(strict=True, reason="client.direct_view keeps -1 / slices as given; ipyparallel resolves them "
-                                      "to engine ids (rc.activate(-1).targets == rc.ids[-1])")
 def test_activate_resolves_targets_as_ipyparallel(ip, rc):
     assert rc.activate(-1, "_neg").targets == rc.ids[-1]
     assert rc[-1:].targets == rc.ids[-1:]
