@@ -116,8 +116,16 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
 
+_ATOMIC = (type(None), bool, int, float, complex, str, bytes)
+_NONE = pickle.dumps(None, _PROTOCOL)
+
+
 def dumps(obj):
     """Serializes ``obj`` into frame parts: ``[pickle, *out_of_band_buffers]``."""
+    if obj is None:
+        return [_NONE]
+    if type(obj) in _ATOMIC:
+        return [pickle.dumps(obj, _PROTOCOL)]  # nothing in it can be a function or a buffer
     buffers = []
     if _pickler_module is pickle:
         f = io.BytesIO()
@@ -128,8 +136,27 @@ def dumps(obj):
     return [data] + [b.raw() for b in buffers]
 
 
+# (code, name, qualname, module, pickler) -> bytes, for functions with no state of their own: their pickle depends on
+# nothing else, so a flood of tasks (even `lambda: None` re-created per call) pickles its function once
+_function_bytes = {}
+
+
 def dumps_inline(obj):
     """One pickle with everything inside (no separate buffers): for functions, sent ahead of their arguments."""
+    if type(obj) is types.FunctionType and obj.__defaults__ is None and obj.__closure__ is None and \
+            obj.__kwdefaults__ is None and not obj.__dict__:
+        key = (obj.__code__, obj.__name__, obj.__qualname__, obj.__module__, _pickler_module)
+        data = _function_bytes.get(key)
+        if data is None:
+            data = _dumps_inline(obj)
+            if len(_function_bytes) >= 256:
+                _function_bytes.clear()
+            _function_bytes[key] = data
+        return data
+    return _dumps_inline(obj)
+
+
+def _dumps_inline(obj):
     if _pickler_module is pickle:
         f = io.BytesIO()
         _Pickler(f, _PROTOCOL).dump(obj)

@@ -22,6 +22,7 @@ import mmap
 import os
 import socket
 import struct
+import threading
 
 _COUNT = struct.Struct("<I")
 _LARGE = 64 * 1024           # parts at least this big are received into their own buffer
@@ -142,6 +143,16 @@ def send_frames(sock, frames):
             fp.close()
 
 
+_local = threading.local()
+
+
+def _scratch():
+    buf = getattr(_local, "scratch", None)
+    if buf is None:
+        buf = _local.scratch = memoryview(bytearray(_CHUNK))
+    return buf
+
+
 class FrameReader:
     """Reads frames from one socket, buffering small ones so many frames cost one ``recv``."""
 
@@ -157,9 +168,12 @@ class FrameReader:
 
     def fill(self):
         """One ``recv`` into the buffer; False when the peer has closed the connection."""
+        # Into a reused scratch buffer: recv(256 KiB) would allocate (and for that size mmap) a fresh object on
+        # every call, which cost more than the rest of a tiny task's round trip.
+        scratch = _scratch()
         try:
             if self.local:
-                data, ancillary, flags, _ = self.sock.recvmsg(_CHUNK, _ANC_SPACE)
+                n, ancillary, flags, _ = self.sock.recvmsg_into([scratch], _ANC_SPACE)
                 for level, kind, payload in ancillary:
                     if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                         fds = array.array("i")
@@ -168,12 +182,12 @@ class FrameReader:
                 if flags & socket.MSG_CTRUNC:
                     raise ConnectionError("buffer descriptors were lost (too many in one message)")
             else:
-                data = self.sock.recv(_CHUNK)
+                n = self.sock.recv_into(scratch)
         except (ConnectionResetError, BrokenPipeError):
             return False
-        if not data:
+        if not n:
             return False
-        self.buf += data
+        self.buf += scratch[:n]
         return True
 
     def frames(self):

@@ -108,6 +108,7 @@ class Client:
         self._closed = False
         self._requests = {}
         self._resubmittable = {}
+        self._dispatch_requested = False
         self._ctl_replies = {}
         self._ctl_ids = itertools.count(1)
         self._ctl_lock = threading.Lock()
@@ -360,11 +361,15 @@ class Client:
                 else:
                     self._lb_queue.append(t)
             self.history.extend(t.msg_id for t in tasks)
-            if len(self._lb_queue) == len(tasks) or not self._pending:
-                # nothing was waiting: send now (an isolated apply must not wait for the I/O thread); otherwise
-                # the I/O thread sends queued tasks in batches as replies make room
+            wake = deadline is not None
+            if len(self._lb_queue) == len(tasks) and not any(c.lb_outstanding for c in self._engines.values()):
+                # an isolated call: send it now, it must not wait for the I/O thread
                 self._dispatch_lb()
-        if deadline is not None:
+            elif not self._dispatch_requested:
+                # a burst: the I/O thread sends what has queued up by the time it runs, one system call per
+                # engine instead of one per task
+                self._dispatch_requested = wake = True
+        if wake:
             self._wake()
 
     def _dispatch_lb(self):
@@ -479,6 +484,9 @@ class Client:
                         self._wake_r.recv(4096)
                     except OSError:
                         pass
+                    with self._lock:
+                        self._dispatch_requested = False
+                        self._dispatch_lb()
                 elif what == "ctl":
                     self._read_controller()
                 else:

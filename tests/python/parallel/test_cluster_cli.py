@@ -1,0 +1,141 @@
+"""`./pympi cluster start|stop|list`: the ipcluster of this product, driven as a user would from a shell."""
+
+import json
+import os
+import pathlib
+import signal
+import stat
+import subprocess
+import time
+
+import pytest
+
+import pympibridge.parallel as ipp
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+PYMPI = str(ROOT / "pympi")
+
+
+def _pympi(*args, env, timeout=180):
+    return subprocess.run([PYMPI, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = dict(os.environ, PYMPIBRIDGE_DIR=str(tmp_path / "state"))
+    return e
+
+
+def _processes_of(pid):
+    """The controller and everything it started: its descendants, and every process in a session one of them leads
+    (the engines' mpiexec starts its own session; a rank orphaned by a crash keeps that session)."""
+    out = subprocess.run(["ps", "-eo", "pid=,ppid=,sid="], capture_output=True, text=True).stdout.split()
+    rows = [tuple(map(int, out[i:i + 3])) for i in range(0, len(out), 3)]
+    tree = {pid} if any(p == pid for p, _, _ in rows) else set()
+    grew = True
+    while grew:
+        grew = False
+        for p, pp, sid in rows:
+            if p not in tree and (pp in tree or sid in tree):
+                tree.add(p)
+                grew = True
+    return sorted(tree)
+
+
+@pytest.mark.timeout(300)
+def test_daemon_cluster_serves_default_client_then_stops_leaving_no_process(env, monkeypatch):
+    started = _pympi("cluster", "start", "-n", "2", "--daemon", "--db", "sqlite", env=env)
+    assert started.returncode == 0, started.stderr
+    assert "cluster ready: 2 MPI engines" in started.stdout
+
+    sec = pathlib.Path(env["PYMPIBRIDGE_DIR"]) / "profile_default" / "security" / "ipcontroller-client.json"
+    assert stat.S_IMODE(sec.stat().st_mode) == 0o600  # it holds the key
+    data = json.loads(sec.read_text())
+    assert data["controller"].startswith("tcp://127.0.0.1:")  # loopback unless --ip
+    pid = data["pid"]
+
+    listed = _pympi("cluster", "list", env=env)
+    assert "running" in listed.stdout and str(pid) in listed.stdout
+
+    monkeypatch.setenv("PYMPIBRIDGE_DIR", env["PYMPIBRIDGE_DIR"])
+    rc = ipp.Client()  # the default cluster, found through its connection file
+    try:
+        assert rc.ids == [0, 1]
+        assert rc[:].apply_sync(lambda: 6 * 7) == [42, 42]
+        rc.wait_for_engines(2, timeout=10)
+        # the sqlite task database got the records
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not rc.db_query({"status": "ok"}, keys=["msg_id"]):
+            time.sleep(0.05)
+        assert rc.db_query({"status": "ok"}, keys=["msg_id"])
+    finally:
+        rc.close()
+    assert (pathlib.Path(env["PYMPIBRIDGE_DIR"]) / "profile_default" / "tasks-default.db").exists()
+
+    group = _processes_of(pid)
+    assert pid in group and len(group) >= 4  # controller, pympi, mpiexec, engines
+    stopped = _pympi("cluster", "stop", env=env)
+    assert stopped.returncode == 0, stopped.stderr
+    deadline = time.monotonic() + 15
+    alive = lambda: [p for p in group if os.path.exists(f"/proc/{p}") and
+                     "zombie" not in open(f"/proc/{p}/status").read()]
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert alive() == []
+    assert not sec.exists()
+    assert "no clusters" in _pympi("cluster", "list", env=env).stdout
+
+
+def test_start_refuses_a_second_cluster_with_the_same_id(env):
+    assert _pympi("cluster", "start", "-n", "1", "--daemon", "--cluster-id", "one", env=env).returncode == 0
+    try:
+        again = _pympi("cluster", "start", "-n", "1", "--daemon", "--cluster-id", "one", env=env)
+        assert again.returncode != 0
+        assert "already running" in again.stderr
+    finally:
+        assert _pympi("cluster", "stop", "--cluster-id", "one", env=env).returncode == 0
+
+
+def test_stop_without_a_cluster_says_so(env):
+    r = _pympi("cluster", "stop", "--cluster-id", "nothing", env=env)
+    assert r.returncode != 0
+    assert "no cluster" in r.stderr
+
+
+def test_start_rejects_zero_engines(env):
+    r = _pympi("cluster", "start", "-n", "0", env=env)
+    assert r.returncode != 0
+    assert "at least 1" in r.stderr
+
+
+def test_stale_connection_file_is_reported_and_removed(env):
+    sec = pathlib.Path(env["PYMPIBRIDGE_DIR"]) / "profile_default" / "security"
+    sec.mkdir(parents=True)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (sec / "ipcontroller-gone-client.json").write_text(json.dumps({"pid": dead.pid, "cluster_id": "gone", "n": 2,
+                                                                   "controller": "tcp://127.0.0.1:1"}))
+    assert "stale" in _pympi("cluster", "list", env=env).stdout
+    r = _pympi("cluster", "stop", "--cluster-id", "gone", env=env)
+    assert r.returncode == 0 and "stale connection file removed" in r.stdout
+    assert not (sec / "ipcontroller-gone-client.json").exists()
+
+
+def test_a_connection_without_the_key_runs_nothing(env, monkeypatch):
+    assert _pympi("cluster", "start", "-n", "1", "--daemon", "--cluster-id", "keyed", env=env).returncode == 0
+    try:
+        monkeypatch.setenv("PYMPIBRIDGE_DIR", env["PYMPIBRIDGE_DIR"])
+        path = pathlib.Path(env["PYMPIBRIDGE_DIR"]) / "profile_default" / "security" / "ipcontroller-keyed-client.json"
+        forged = json.loads(path.read_text())
+        forged["key"] = "00" * 32
+        fake = path.with_name("forged.json")
+        fake.write_text(json.dumps(forged))
+        from pympibridge.parallel import _wire
+        with pytest.raises(_wire.AuthenticationFailed):
+            ipp.Client(url_file=str(fake), timeout=5)
+        # the real key still works: the refused connection left the controller serving
+        rc = ipp.Client(url_file=str(path), timeout=10)
+        assert rc[:].apply_sync(lambda: "ok") == ["ok"]
+        rc.close()
+    finally:
+        assert _pympi("cluster", "stop", "--cluster-id", "keyed", env=env).returncode == 0
