@@ -80,6 +80,7 @@ class Controller:
         self.engine_peers = {}     # id -> _Peer
         self.clients = set()
         self.process = None
+        self.engines_stopping = False
         self.generation = 0
         self.stopping = threading.Event()
         self.stopped = threading.Event()
@@ -97,6 +98,7 @@ class Controller:
         _files.write_private_json(self.client_file, common)
 
     def start_engines(self):
+        self.engines_stopping = False
         self.generation += 1
         cmd = _launch.pympi_command() + ["run", "-n", str(self.n)] + self.mpi_args + \
             ["-m", "pympibridge.parallel._engine", self.engine_file]
@@ -122,6 +124,7 @@ class Controller:
             self.engines_exit_code = code
 
     def stop_engines(self, timeout=5.0):
+        self.engines_stopping = True
         proc = self.process
         with self.lock:
             peers = list(self.engine_peers.values())
@@ -208,7 +211,10 @@ class Controller:
             return
         e["alive"] = False
         self.engine_peers.pop(eid, None)
-        log.error("engine %s is dead: %s", eid, reason)
+        if self.engines_stopping:
+            log.info("engine %s stopped", eid)
+        else:
+            log.error("engine %s is dead: %s", eid, reason)
         self._broadcast({"event": "engine_died", "id": eid, "reason": reason})
 
     def _broadcast(self, event):
@@ -323,6 +329,19 @@ class Controller:
             for eid in msg.get("engine_ids") or []:
                 n += db.drop_matching_records({"engine_id": eid})
         return {"dropped": n}, []
+
+    def _op_signal(self, msg):
+        """Sends a signal to engines (SIGINT interrupts the running task: it fails with KeyboardInterrupt)."""
+        sig = int(msg.get("signal", signal.SIGINT))
+        with self.lock:
+            pids = {eid: e["pid"] for eid, e in self.engines.items() if e["alive"] and
+                    (msg.get("targets") is None or eid in msg["targets"])}
+        for pid in pids.values():
+            try:
+                os.kill(int(pid), sig)
+            except (ProcessLookupError, PermissionError, TypeError, ValueError):
+                pass
+        return {"signalled": sorted(pids)}, []
 
     def _op_restart_engines(self, msg):
         threading.Thread(target=self.restart_engines, daemon=True).start()

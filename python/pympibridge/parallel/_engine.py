@@ -107,6 +107,7 @@ class Engine:
         self.user_ns = self._fresh_namespace()
         self.execution_count = 0
         self.functions = {}
+        self.in_task = False
         self.controller, _ = _wire.connect(config["controller"], self.key, {"role": "engine", "id": rank})
         self.controller_reader = _wire.FrameReader(self.controller)
         self.reporter = _Reporter(self)
@@ -249,7 +250,9 @@ class Engine:
         reply_flags = 0
         error = None
         try:
+            self.in_task = True
             result = self._dispatch(kind, flags, frame)
+            self.in_task = False
             if kind == P.EXECUTE:
                 if result is not _NO_RESULT:
                     reply_flags = P.HAS_RESULT
@@ -264,6 +267,7 @@ class Engine:
             payload = [pickle.dumps(error)]
             status = P.ERROR
         finally:
+            self.in_task = False
             sys.stdout, sys.stderr = saved
         completed = time.time()
         self.completed += 1
@@ -307,6 +311,12 @@ class Engine:
             ns["__name__"] = "__main__"
             return None
         raise ValueError(f"unknown request kind {kind}")
+
+    def interrupt(self):
+        """SIGINT: interrupts the running task; between tasks (the engine's own I/O) it is ignored, so a frame is
+        never cut in half."""
+        if self.in_task:
+            raise KeyboardInterrupt
 
     def _function(self, data):
         """The function a task calls. Rebuilding one that travelled by value costs microseconds, and task floods
@@ -381,6 +391,13 @@ def main(argv=None):
     logging.basicConfig(level=os.environ.get("PYMPI_LOG_LEVEL", "WARNING").upper(),
                         format=f"[engine {rank}] %(levelname)s %(message)s")
     engine = Engine(config, rank, size)
+    import signal
+    try:
+        # client.send_signal(SIGINT) interrupts the running task (KeyboardInterrupt inside it), as in ipyparallel;
+        # an embedded interpreter installs no handler of its own, and the default action would end the engine
+        signal.signal(signal.SIGINT, lambda sig, frame: engine.interrupt())
+    except ValueError:
+        logging.getLogger(__name__).warning("engine %d: not on Python's main thread; SIGINT will end it", rank)
     engine.register()
     engine.serve()
     # every engine gets the shutdown together, so the collective MPI_Finalize after this returns does not wait

@@ -324,6 +324,19 @@ class AsyncResult(concurrent.futures.Future):
                 self.get()  # raises the composite error
             yield value
 
+    def wait_interactive(self, interval=0.1, timeout=-1, widget=None, return_when=None):
+        """Waits, printing ``progress/total tasks done, elapsed`` every ``interval`` seconds (long work shows
+        progress); raises TimeoutError if ``timeout`` passes first."""
+        deadline = None if timeout is None or timeout < 0 else time.time() + timeout
+        total = len(self)
+        while not self.ready():
+            if deadline is not None and time.time() >= deadline:
+                print()
+                raise TimeoutError(f"{self.progress}/{total} tasks finished within {timeout} s")
+            print(f"\r{self.progress:4}/{total} tasks finished after {self.elapsed:6.1f} s", end="", flush=True)
+            self.wait(interval if deadline is None else max(0.0, min(interval, deadline - time.time())))
+        print(f"\r{total:4}/{total} tasks finished after {self.elapsed:6.1f} s", flush=True)
+
     def display_outputs(self, groupby="type", result_only=False):
         """Prints each engine's stdout, stderr and execute result as ipyparallel does ("[stdout:0] ...")."""
         self.wait()

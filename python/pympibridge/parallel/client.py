@@ -914,6 +914,19 @@ class Client:
         else:
             self._ask("shutdown", targets=self._build_targets(targets))
 
+    def send_signal(self, sig, targets=None, block=None):
+        """Sends a signal to engines' processes: ``send_signal(signal.SIGINT)`` interrupts their running tasks
+        (which fail with KeyboardInterrupt); the engines keep serving."""
+        import signal as _signal
+        if isinstance(sig, str):
+            name = sig.upper() if sig.upper().startswith("SIG") else "SIG" + sig.upper()
+            try:
+                sig = _signal.Signals[name]
+            except KeyError:
+                raise ValueError(f"unknown signal {sig!r} (e.g. 'SIGINT', 'SIGTERM' or a number)") from None
+        ids = self._build_targets(targets)
+        self._ask("signal", signal=int(sig), targets=ids)
+
     def spin(self):
         """Nothing to do: replies are received by a background thread as they arrive."""
 

@@ -538,3 +538,23 @@ def test_shutdown_of_one_engine_removes_it():
         assert rc[0].apply_sync(lambda: 5) == 5
     finally:
         c.stop_cluster_sync()
+
+
+def test_send_signal_interrupts_the_running_task_and_the_engine_keeps_serving(rc):
+    import signal as _signal
+    e = rc[rc.ids[-1]]
+    ar = e.apply_async(time.sleep, 30)
+    time.sleep(0.5)  # let it start
+    rc.send_signal(_signal.SIGINT, targets=rc.ids[-1])
+    with pytest.raises(ipp.RemoteError) as info:
+        ar.get(10)
+    assert info.value.ename == "KeyboardInterrupt"
+    assert e.apply_sync(lambda: "still here") == "still here"
+
+
+def test_wait_interactive_prints_progress_until_done(rc, capsys):
+    ar = rc.load_balanced_view().map_async(time.sleep, [0.1] * 6)
+    ar.wait_interactive(interval=0.05)
+    out = capsys.readouterr().out
+    assert "6/6 tasks finished" in out
+    assert ar.ready()

@@ -588,8 +588,8 @@ def test_client_creation_activates_px(ip, cluster):
 
 
 def test_cellpx_keyboard_interrupt(ip, rc, capsys):
-    """Ctrl-C while %%px blocks: says so on stderr, gives the prompt back (KeyboardInterrupt), outputs not shown.
-    Our client cannot signal running engines: the tasks that have not started are aborted instead."""
+    """Ctrl-C while %%px blocks: says so on stderr, signals the engines (their running code is interrupted), gives
+    the prompt back (KeyboardInterrupt), outputs not shown."""
     import signal
     v = rc[:]
     v.block = True
