@@ -338,18 +338,11 @@ class AsyncResult(concurrent.futures.Future):
         print(f"\r{total:4}/{total} tasks finished after {self.elapsed:6.1f} s", flush=True)
 
     def display_outputs(self, groupby="type", result_only=False):
-        """Prints each engine's stdout, stderr and execute result as ipyparallel does ("[stdout:0] ...")."""
+        """Prints each engine's stdout, stderr and execute result as ipyparallel does (``[stdout:0] ...``,
+        ``Out[0:3]: 5050``); ``groupby`` is 'type', 'engine' or 'order'."""
         self.wait()
-        for raw in self._raw_md:
-            if raw is None:
-                continue
-            eid = raw[1]
-            if not result_only:
-                _show_stream(f"[stdout:{eid}] ", raw[8], sys.stdout)
-                _show_stream(f"[stderr:{eid}] ", raw[9], sys.stderr)
-            er = raw[11]
-            if er is not None:
-                print(f"Out[{eid}:{er.execution_count}]: {er.data['text/plain']}")
+        from .magics import display_outputs
+        display_outputs(self, groupby, result_only)
 
     def __repr__(self):
         state = "pending" if not self._ready else ("finished" if self._success else "failed")
@@ -357,17 +350,6 @@ class AsyncResult(concurrent.futures.Future):
 
     def _repr_pretty_(self, p, cycle):
         p.text(repr(self))
-
-
-def _show_stream(prefix, text, stream):
-    if not text:
-        return
-    if "\n" in text.rstrip("\n"):
-        stream.write(prefix + "\n" + text)
-    else:
-        stream.write(prefix + text)
-    if not text.endswith("\n"):
-        stream.write("\n")
 
 
 class AsyncMapResult(AsyncResult):

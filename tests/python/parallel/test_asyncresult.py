@@ -271,14 +271,22 @@ def test_stdout_and_stderr_captured_per_task(rc):
 
 def test_display_outputs_prefixes_engine_and_skips_empty_streams(rc, capsys):
     eid = rc.ids[-1]
-    ar = rc[eid].execute("print(5555)")
+    ar = rc[[eid]].execute("print(5555)")  # a list of engines: every output is prefixed with its engine
     ar.get(10)
     capsys.readouterr()
     ar.display_outputs()
     captured = capsys.readouterr()
-    assert f"[stdout:{eid}]" in captured.out
-    assert "5555" in captured.out
-    assert "[stderr" not in captured.out + captured.err
+    assert captured.out == f"[stdout:{eid}] 5555\n"
+    assert "[stderr" not in captured.err
+
+
+def test_display_outputs_of_a_single_engine_result_has_no_prefix(rc, capsys):
+    # as ipyparallel: an int target gives a single result, shown bare
+    ar = rc[rc.ids[-1]].execute("print(5555)")
+    ar.get(10)
+    capsys.readouterr()
+    ar.display_outputs()
+    assert capsys.readouterr().out == "5555\n"
 
 
 def test_return_exceptions_in_map_result(rc):
