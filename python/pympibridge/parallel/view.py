@@ -515,6 +515,35 @@ class LoadBalancedView(View):
                           follow=make_dependency(self.follow), timeout=self.timeout)
         return self._finish(ar, block)
 
+    def imap(self, f, *sequences, ordered=True, max_outstanding="auto", return_exceptions=False):
+        """Lazy load-balanced map over iterables (which may be endless): at most ``max_outstanding`` tasks are in
+        flight ('auto': twice the engines), the next item is taken as a result is consumed. Yields results in
+        input order (``ordered=False``: as they finish)."""
+        import collections
+        import itertools
+        if max_outstanding == "auto":
+            max_outstanding = 2 * max(1, len(self.client.ids))
+        if not isinstance(max_outstanding, int) or max_outstanding < 1:
+            raise ValueError(f"max_outstanding must be a positive int or 'auto', got {max_outstanding!r}")
+        items = zip(*sequences)
+        pending = collections.deque()
+
+        def submit_more():
+            for args in itertools.islice(items, max_outstanding - len(pending)):
+                pending.append(self.apply_async(f, *args))
+
+        submit_more()
+        while pending:
+            if ordered:
+                ar = pending.popleft()
+                ar.wait()
+            else:
+                done, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+                ar = next(a for a in pending if a in done)
+                pending.remove(ar)
+            submit_more()
+            yield ar.get(return_exceptions=return_exceptions)
+
     def __repr__(self):
         return f"<LoadBalancedView {self.targets if self.targets is not None else 'None'}>"
 

@@ -234,3 +234,14 @@ def test_executor_submit_and_map(rc):
     fut = ex.submit(lambda x: x * 2, 21)
     assert fut.result(10) == 42
     assert list(ex.map(lambda x: x + 1, range(5))) == [1, 2, 3, 4, 5]
+
+
+def test_imap_consumes_an_endless_iterator_lazily(view):
+    import itertools
+    results = view.imap(lambda x: x * x, itertools.count(), max_outstanding=4)
+    assert list(itertools.islice(results, 10)) == [x * x for x in range(10)]
+
+
+def test_imap_unordered_yields_every_result(view):
+    out = list(view.imap(lambda x: x + 1, range(20), ordered=False))
+    assert sorted(out) == list(range(1, 21))
