@@ -141,6 +141,19 @@ def dumps(obj):
 _function_bytes = {}
 
 
+_NO_ARGUMENTS = pickle.dumps(((), {}), _PROTOCOL)
+
+
+def dumps_arguments(args, kwargs):
+    """(args, kwargs) as frame parts; plain values (the common case of many small tasks) skip the custom pickler."""
+    if not kwargs:
+        if not args:
+            return [_NO_ARGUMENTS]
+        if all(type(a) in _ATOMIC for a in args):
+            return [pickle.dumps((tuple(args), {}), _PROTOCOL)]
+    return dumps((tuple(args), dict(kwargs or {})))
+
+
 def dumps_inline(obj):
     """One pickle with everything inside (no separate buffers): for functions, sent ahead of their arguments."""
     if type(obj) is types.FunctionType and obj.__defaults__ is None and obj.__closure__ is None and \

@@ -96,6 +96,12 @@ def send_frames(sock, frames):
     small = bytearray()
     try:
         for parts in frames:
+            if all(type(p) is bytes and len(p) < _LARGE for p in parts):
+                # the hot path: a tiny task or reply, every part small bytes
+                small += _COUNT.pack(len(parts)) + struct.pack(f"<{len(parts)}Q", *map(len, parts))
+                for p in parts:
+                    small += p
+                continue
             lengths, payload = [], []
             for p in parts:
                 if isinstance(p, FdPart):

@@ -354,7 +354,7 @@ class Client:
                 t.retries, t.targets, t.after, t.follow, t.deadline = retries, targets, after, follow, deadline
                 t.submitted = time.time()
                 self._requests[t.msg_id] = t
-                if sum(len(p) for p in t.payload) < 65536:
+                if len(t.payload) < 4:  # no array buffers: cheap to keep for resubmit()
                     self._resubmittable[t.msg_id] = t
                 if after is not None or follow is not None:
                     self._lb_waiting.append(t)
@@ -387,8 +387,20 @@ class Client:
             self._flush(batch)
 
     def _fill_engines(self, queue, engines, batch):
+        # The common case first: unconstrained tasks go to the engine with the most room, all of them in one pass
+        # (the room of each engine is computed once per dispatch, not once per task and engine).
+        room = {c: c.hwm() - c.lb_outstanding for c in engines}
         while queue:
             task = queue[0]
+            if task.targets is None and not task.tried and task.follow is None:
+                best = max(room, key=room.get, default=None)
+                if best is None or room[best] <= 0:
+                    return
+                queue.popleft()
+                room[best] -= 1
+                self._send(task, best.id, batch)
+                continue
+            best = None
             best = None
             for c in engines:
                 if task.targets is not None and c.id not in task.targets:
@@ -415,6 +427,7 @@ class Client:
                     continue
                 break
             queue.popleft()
+            room[best] = room.get(best, 0) - 1
             self._send(task, best.id, batch)
 
     def _can_ever_run(self, task, engines):

@@ -130,7 +130,7 @@ class View:
         try:
             if fbytes is None:
                 fbytes = _serialize.dumps_inline(f)
-            return [fbytes] + _serialize.dumps((tuple(args), dict(kwargs or {})))
+            return [fbytes] + _serialize.dumps_arguments(args, kwargs)
         except Exception as e:
             raise TypeError(f"cannot send {getattr(f, '__name__', f)!r} and its arguments to the engines: {e}. "
                             "Functions defined in a script or notebook are sent by value; for closures over "
