@@ -44,6 +44,18 @@ def _roundtrip_us(call, n):
     return statistics.median(samples) * 1e6
 
 
+def _tiny_tasks_per_s(submit, result, args):
+    """Best of the rounds: submit every no-op, then collect every result."""
+    best = 0.0
+    for _ in range(args.rounds):
+        t = time.perf_counter()
+        pending = [submit(noop) for _ in range(args.tasks)]
+        for p in pending:
+            result(p)
+        best = max(best, args.tasks / (time.perf_counter() - t))
+    return best
+
+
 def run_ipp_style(ipp, impl, args, **cluster_kw):
     import numpy as np
     t = time.perf_counter()
@@ -56,14 +68,7 @@ def run_ipp_style(ipp, impl, args, **cluster_kw):
         e0.block = True
         emit(impl, "apply_roundtrip_us", _roundtrip_us(lambda: e0.apply_sync(noop), args.roundtrips))
         lb = rc.load_balanced_view()
-        best = 0.0
-        for _ in range(args.rounds):
-            t = time.perf_counter()
-            ars = [lb.apply_async(noop) for _ in range(args.tasks)]
-            for ar in ars:
-                ar.get()
-            best = max(best, args.tasks / (time.perf_counter() - t))
-        emit(impl, "lb_tiny_tasks_per_s", best)
+        emit(impl, "lb_tiny_tasks_per_s", _tiny_tasks_per_s(lb.apply_async, lambda ar: ar.get(), args))
         items = list(range(args.map_items))
         t = time.perf_counter()
         out = lb.map_sync(identity, items, chunksize=1)
@@ -108,14 +113,7 @@ def run_futures(args):
     emit(impl, "cluster_start_s", time.perf_counter() - t)
     try:
         emit(impl, "apply_roundtrip_us", _roundtrip_us(lambda: ex.submit(noop).result(), args.roundtrips))
-        best = 0.0
-        for _ in range(args.rounds):
-            t = time.perf_counter()
-            fs = [ex.submit(noop) for _ in range(args.tasks)]
-            for f in fs:
-                f.result()
-            best = max(best, args.tasks / (time.perf_counter() - t))
-        emit(impl, "lb_tiny_tasks_per_s", best)
+        emit(impl, "lb_tiny_tasks_per_s", _tiny_tasks_per_s(ex.submit, lambda f: f.result(), args))
         items = list(range(args.map_items))
         t = time.perf_counter()
         out = list(ex.map(identity, items, chunksize=1))
