@@ -153,6 +153,14 @@ class Engine:
             self._flush()
         self._flush()
         self.reporter.stop()
+        self.reporter.join(2)
+        # Close every socket now: this rank may wait a while in the collective MPI_Finalize for the other engines,
+        # and clients and the controller must learn at once that this engine is gone.
+        for sock in [self.listener, self.local_listener, *self.clients]:
+            sock.close()
+        self.clients.clear()
+        with self.controller_lock:
+            self.controller.close()
 
     def _poll(self, timeout):
         for key, _ in self.sel.select(timeout):

@@ -22,7 +22,9 @@ from . import _protocol as P
 from . import _serialize
 from . import _wire
 from . import error
-from .asyncresult import AsyncHubResult, AsyncMapResult, AsyncResult, ExecuteReply, Metadata, make_metadata
+from ._balancer import LoadBalancer
+from ._hub import HubQueries, _msg_ids
+from .asyncresult import AsyncResult, ExecuteReply, make_metadata
 
 _SEQ_BASE = 1
 
@@ -76,7 +78,7 @@ class _Task:
         self.submitted = 0.0
 
 
-class Client:
+class Client(LoadBalancer, HubQueries):
     """A connection to a running cluster.
 
     ``Client()`` finds the default cluster's connection file; ``Client(profile=..., cluster_id=...)`` or
@@ -345,119 +347,6 @@ class Client:
                     p.close()
         return ar
 
-    def _submit_lb(self, tasks, ar, retries=0, targets=None, after=None, follow=None, timeout=None):
-        """Queues load-balanced tasks; the balancer sends them as engines have room."""
-        deadline = time.monotonic() + timeout if timeout else None
-        with self._lock:
-            for i, t in enumerate(tasks):
-                t.ar, t.index, t.lb = ar, i, True
-                t.retries, t.targets, t.after, t.follow, t.deadline = retries, targets, after, follow, deadline
-                t.submitted = time.time()
-                self._requests[t.msg_id] = t
-                if len(t.payload) < 4:  # no array buffers: cheap to keep for resubmit()
-                    self._resubmittable[t.msg_id] = t
-                if after is not None or follow is not None:
-                    self._lb_waiting.append(t)
-                else:
-                    self._lb_queue.append(t)
-            self.history.extend(t.msg_id for t in tasks)
-            wake = deadline is not None
-            if len(self._lb_queue) == len(tasks) and not any(c.lb_outstanding for c in self._engines.values()):
-                # an isolated call: send it now, it must not wait for the I/O thread
-                self._dispatch_lb()
-            elif not self._dispatch_requested:
-                # a burst: the I/O thread sends what has queued up by the time it runs, one system call per
-                # engine instead of one per task
-                self._dispatch_requested = wake = True
-        if wake:
-            self._wake()
-
-    def _dispatch_lb(self):
-        """Sends queued load-balanced tasks to the least loaded engines that have room (lock held)."""
-        if self._lb_waiting:
-            self._check_dependencies()
-        queue = self._lb_queue
-        if not queue:
-            return
-        engines = [c for c in self._engines.values() if c.alive]
-        batch = {}
-        try:
-            self._fill_engines(queue, engines, batch)
-        finally:
-            self._flush(batch)
-
-    def _fill_engines(self, queue, engines, batch):
-        # The common case first: unconstrained tasks go to the engine with the most room, all of them in one pass
-        # (the room of each engine is computed once per dispatch, not once per task and engine).
-        room = {c: c.hwm() - c.lb_outstanding for c in engines}
-        while queue:
-            task = queue[0]
-            if task.targets is None and not task.tried and task.follow is None:
-                best = max(room, key=room.get, default=None)
-                if best is None or room[best] <= 0:
-                    return
-                queue.popleft()
-                room[best] -= 1
-                self._send(task, best.id, batch)
-                continue
-            best = None
-            best = None
-            for c in engines:
-                if task.targets is not None and c.id not in task.targets:
-                    continue
-                if task.tried and c.id in task.tried:
-                    continue
-                if task.follow is not None and not task.follow.engine_ok(self, c.id):
-                    continue
-                if c.lb_outstanding >= c.hwm():
-                    continue
-                if best is None or c.lb_outstanding < best.lb_outstanding:
-                    best = c
-            if best is None:
-                if not self._can_ever_run(task, engines):
-                    queue.popleft()
-                    self._fail_task(task, error.ImpossibleDependency(
-                        "no engine can run this task: every allowed engine already failed it or is dead"))
-                    continue
-                if task.targets is not None or task.tried or task.follow is not None:
-                    # this task is waiting for specific engines; let the ones behind it use the others
-                    queue.rotate(-1)
-                    if all(t.targets is not None or t.tried or t.follow is not None for t in queue):
-                        break
-                    continue
-                break
-            queue.popleft()
-            room[best] = room.get(best, 0) - 1
-            self._send(task, best.id, batch)
-
-    def _can_ever_run(self, task, engines):
-        for c in engines:
-            if task.targets is not None and c.id not in task.targets:
-                continue
-            if task.tried and c.id in task.tried:
-                continue
-            if task.follow is not None and not task.follow.engine_possible(self, c.id):
-                continue
-            return True
-        return False
-
-    def _check_dependencies(self):
-        still = []
-        for t in self._lb_waiting:
-            state = t.after.state(self) if t.after is not None else "met"
-            fstate = t.follow.state(self) if t.follow is not None else "met"
-            if state == "invalid" or fstate == "invalid":
-                self._fail_task(t, error.InvalidDependency(
-                    "a dependency names a task this client does not know (a typo, or another client's task)"))
-            elif state == "impossible" or fstate == "impossible":
-                self._fail_task(t, error.ImpossibleDependency(
-                    "a dependency of this task can never be met (it failed, or succeeded when failure was required)"))
-            elif state == "met" and fstate == "met":
-                self._lb_queue.append(t)
-            else:
-                still.append(t)
-        self._lb_waiting = still
-
     def _fail_task(self, task, exc, engine_id=None):
         """Completes ``task`` locally with ``exc`` (lock held)."""
         now = time.time()
@@ -507,22 +396,6 @@ class Client:
             if self._lb_waiting or self._lb_queue:
                 with self._lock:
                     self._expire_timeouts()
-
-    def _next_deadline(self):
-        deadlines = [t.deadline for t in itertools.chain(self._lb_queue, self._lb_waiting) if t.deadline]
-        if not deadlines:
-            return None
-        return max(0.0, min(deadlines) - time.monotonic())
-
-    def _expire_timeouts(self):
-        now = time.monotonic()
-        for container in (self._lb_queue, self._lb_waiting):
-            expired = [t for t in container if t.deadline and t.deadline <= now]
-            for t in expired:
-                container.remove(t)
-                self._fail_task(t, error.TaskTimeout(f"task {t.msg_id} did not start within its timeout"))
-        if expired:
-            self._progress.notify_all()
 
     def _read_engine(self, conn):
         if not conn.reader.fill():
@@ -575,15 +448,6 @@ class Client:
                P.STATUS_NAMES[status], stdout, stderr,
                None if status == P.OK else (content if status != P.OK else None), execute_result)
         self._complete(task, value, raw, ok=status == P.OK)
-
-    def _retry(self, task, failed_engine):
-        """Resubmits a failed load-balanced task on another engine; False when no retries remain."""
-        if task.retries <= 0:
-            return False
-        task.retries -= 1
-        task.tried = (task.tried or set()) | {failed_engine}
-        self._lb_queue.append(task)
-        return True
 
     def _engine_lost(self, conn, reason):
         """The engine is gone: its outstanding tasks fail with EngineError (or are retried elsewhere)."""
@@ -666,186 +530,6 @@ class Client:
         if not msg.get("ok"):
             raise RuntimeError(f"controller: {msg.get('error')}")
         return msg, blobs
-
-    def queue_status(self, targets="all", verbose=False):
-        """{engine_id: {'queue': n, 'completed': n, 'tasks': n}, 'unassigned': n}; an int target gives its dict."""
-        ids = self._build_targets(targets)
-        msg, _ = self._ask("queue_status")
-        status = {}
-        with self._lock:
-            for eid in ids:
-                s = msg["status"].get(str(eid), {"queue": 0, "completed": 0, "tasks": 0})
-                conn = self._engines[eid]
-                # the engine reports in batches; this client knows its own outstanding work exactly
-                s = dict(s, queue=max(s["queue"], conn.outstanding), tasks=conn.lb_outstanding)
-                status[eid] = s if verbose else s
-            status["unassigned"] = len(self._lb_queue) + len(self._lb_waiting)
-        if isinstance(targets, int):
-            return status[ids[0]]
-        return status
-
-    def db_query(self, query, keys=None):
-        """Task records matching a Mongo-style query ({'completed': {'$gt': t}}, '$in', '$exists', ...)."""
-        msg, blobs = self._ask("db_query", query=_jsonable_query(query), keys=keys)
-        return pickle.loads(blobs[0])
-
-    def hub_history(self):
-        """msg_ids of every task the controller has recorded, in submission order."""
-        return self._ask("hub_history")[0]["history"]
-
-    def result_status(self, msg_ids, status_only=True):
-        """{'pending': [...], 'completed': [...]} (and the results, unless ``status_only``)."""
-        ids = _msg_ids(msg_ids)
-        pending, completed, results = [], [], {}
-        with self._lock:
-            missing = []
-            for m in ids:
-                if m in self.results:
-                    completed.append(m)
-                    results[m] = self.results[m]
-                elif any(t.msg_id == m for t in self._pending.values()) or m in self._requests:
-                    pending.append(m)
-                else:
-                    missing.append(m)
-        if missing:
-            records = pickle.loads(self._ask("get_records", msg_ids=missing)[1][0])
-            for m in missing:
-                rec = records.get(m)
-                if rec is None:
-                    pending.append(m)  # not recorded yet (in flight, or reported within the next batch)
-                    continue
-                completed.append(m)
-                results[m] = _record_value(rec)
-        out = {"pending": pending, "completed": completed}
-        if not status_only:
-            out.update(results)
-        return out
-
-    def get_result(self, indices_or_msg_ids=None, block=None, owner=False):
-        """An AsyncResult for earlier tasks, by msg_id or index into ``history``; from the database when the
-        task was not submitted by this client."""
-        if indices_or_msg_ids is None:
-            indices_or_msg_ids = -1
-        if isinstance(indices_or_msg_ids, AsyncResult):
-            if owner:
-                return indices_or_msg_ids
-            indices_or_msg_ids = list(indices_or_msg_ids.msg_ids)
-        single = not isinstance(indices_or_msg_ids, (list, tuple))
-        ids = []
-        for x in ([indices_or_msg_ids] if single else indices_or_msg_ids):
-            if isinstance(x, AsyncResult):
-                ids.extend(x.msg_ids)
-            else:
-                ids.append(self.history[x] if isinstance(x, int) else x)
-        local = all(m in self.results for m in ids)
-        if local:
-            ar = AsyncResult(self, ids, fname="get_result", single_result=single)
-            with self._lock:
-                for i, m in enumerate(ids):
-                    ar._task_done(i, self.results[m], self._raw_md[m])
-            return ar
-        ar = AsyncHubResult(self, ids, fname="get_result", single_result=single)
-        mine = [m for m in ids if m in self.results]
-        for m in mine:
-            ar._task_done(ids.index(m), self.results[m], self._raw_md[m])
-        others = [m for m in ids if m not in self.results]
-        records = pickle.loads(self._ask("get_records", msg_ids=others)[1][0])
-        unknown = [m for m in others if m not in records and not self._maybe_running(m)]
-        if unknown:
-            raise KeyError(f"No such msg_id: {unknown[0]!r} (not in this client's results nor the task database)")
-        self._fill_from_records(ar, ids, records)
-        if not ar.ready():
-            # tasks still running (another client's, or in flight): their records arrive when they finish
-            threading.Thread(target=self._poll_records, args=(ar, ids), daemon=True).start()
-        if block:
-            ar.wait()
-        return ar
-
-    def _maybe_running(self, msg_id):
-        """A msg_id the controller has no record of yet may be a task still running for another client."""
-        session = msg_id.rsplit("_", 1)[0]
-        return session != self.session and "_" in msg_id
-
-    def _poll_records(self, ar, ids):
-        while not ar.ready() and not self._closed:
-            time.sleep(0.05)
-            pending = [m for i, m in enumerate(ids) if ar._raw_md[i] is None]
-            try:
-                records = pickle.loads(self._ask("get_records", msg_ids=pending)[1][0])
-            except (OSError, TimeoutError, RuntimeError):
-                return
-            self._fill_from_records(ar, ids, records)
-
-    def _fill_from_records(self, ar, ids, records):
-        for i, m in enumerate(ids):
-            rec = records.get(m)
-            if rec is None or ar._raw_md[i] is not None:
-                continue
-            raw = (m, rec.get("engine_id"), rec.get("engine_uuid"), _ts(rec.get("submitted")),
-                   _ts(rec.get("started")), _ts(rec.get("completed")), _ts(rec.get("received")), rec.get("status"),
-                   rec.get("stdout") or "", rec.get("stderr") or "", rec.get("error"), None)
-            with self._lock:
-                ar._task_done(i, _record_value(rec), raw)
-
-    def resubmit(self, indices_or_msg_ids=None, block=None):
-        """Runs earlier load-balanced tasks of this client again; returns the new AsyncResult."""
-        ids = [self.history[x] if isinstance(x, int) else x for x in
-               (indices_or_msg_ids if isinstance(indices_or_msg_ids, (list, tuple)) else [indices_or_msg_ids])]
-        tasks = []
-        for m in ids:
-            original = self._resubmittable.get(m)
-            if original is None:
-                raise KeyError(f"cannot resubmit {m}: only this client's load-balanced apply tasks can be "
-                                 "resubmitted")
-            tasks.append(self._new_task(original.kind, original.flags, original.payload))
-        ar = AsyncResult(self, [t.msg_id for t in tasks], fname="resubmit", single_result=len(tasks) == 1)
-        self._submit_lb(tasks, ar)
-        if block:
-            ar.get()
-        return ar
-
-    def purge_hub_results(self, jobs=None, targets=None):
-        """Drops task records from the controller's database (``jobs='all'`` for everything)."""
-        if jobs == "all" or targets == "all":
-            self._ask("purge_results", all=True)
-            return
-        ids = _msg_ids(jobs) if jobs else []
-        eids = self._build_targets(targets) if targets is not None else []
-        self._ask("purge_results", msg_ids=ids, engine_ids=eids)
-
-    def purge_results(self, jobs=None, targets=None):
-        """Drops results here and in the controller's database (``jobs='all'`` for everything)."""
-        if jobs is not None and jobs != "all" and targets is None:
-            self.purge_local_results(jobs)
-        elif jobs == "all" or targets == "all":
-            self.purge_local_results("all")
-        self.purge_hub_results(jobs, targets)
-
-    def purge_local_results(self, jobs=None, targets=None):
-        """Forgets results kept in this client; refuses while the named tasks are still outstanding."""
-        with self._lock:
-            outstanding = self.outstanding
-            if jobs in (None, "all"):
-                if outstanding:
-                    raise RuntimeError(f"cannot purge all local results: {len(outstanding)} tasks are outstanding "
-                                       "(wait for them first)")
-                self.results.clear()
-                self._raw_md.clear()
-                return
-            ids = _msg_ids(jobs)
-            busy = [m for m in ids if m in outstanding]
-            if busy:
-                raise RuntimeError(f"cannot purge outstanding task(s) {busy[:3]}: wait for them first")
-            for m in ids:
-                self.results.pop(m, None)
-                self._raw_md.pop(m, None)
-
-    def purge_everything(self):
-        """Forgets every result, here and in the database, and this client's history."""
-        self.purge_results("all")
-        with self._lock:
-            self.history.clear()
-            self._resubmittable.clear()
 
     @property
     def metadata(self):
@@ -1003,44 +687,3 @@ class _MetadataMap(dict):
 
     def keys(self):
         return self._raw.keys()
-
-
-def _msg_ids(jobs):
-    if jobs is None:
-        return []
-    if isinstance(jobs, str):
-        return [jobs]
-    if isinstance(jobs, AsyncResult):
-        return list(jobs.msg_ids)
-    out = []
-    for j in jobs:
-        out.extend(j.msg_ids if isinstance(j, AsyncResult) else [j])
-    return out
-
-
-def _ts(dt):
-    return dt.timestamp() if dt is not None else None
-
-
-def _record_value(rec):
-    if rec.get("status") != "ok":
-        return error.unwrap_exception(rec.get("error") or {"ename": "UnknownError", "evalue": rec.get("status")})
-    buffers = rec.get("result_buffers")
-    if rec.get("method") == "execute" or not buffers:
-        return None
-    return _serialize.loads(buffers)
-
-
-def _jsonable_query(query):
-    """datetimes in a query travel as ISO strings; the controller turns them back."""
-    import datetime
-
-    def conv(v):
-        if isinstance(v, datetime.datetime):
-            return {"$datetime": v.timestamp()}
-        if isinstance(v, dict):
-            return {k: conv(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple, set)):
-            return [conv(x) for x in v]
-        return v
-    return conv(query)

@@ -1,0 +1,154 @@
+"""The load balancer of a Client: load-balanced tasks wait here until an engine has room.
+
+It runs in the client, under the client's lock: a task finishing (a reply read by the I/O thread) immediately makes
+room for the next, with no controller in between. An engine's room is about a millisecond of work (learnt from its
+replies, see ``_EngineConn.hwm``): tiny tasks stream, long ones stay balanceable. ``after``/``follow`` dependencies,
+``retries`` (on engines that have not failed the task) and ``timeout`` are decided here too.
+"""
+
+import itertools
+import time
+
+from . import error
+
+
+class LoadBalancer:
+    """Mixin of Client (which owns the state: ``_lb_queue``, ``_lb_waiting``, ``_engines``, ``_lock``)."""
+
+    def _submit_lb(self, tasks, ar, retries=0, targets=None, after=None, follow=None, timeout=None):
+        """Queues load-balanced tasks; the balancer sends them as engines have room."""
+        deadline = time.monotonic() + timeout if timeout else None
+        with self._lock:
+            for i, t in enumerate(tasks):
+                t.ar, t.index, t.lb = ar, i, True
+                t.retries, t.targets, t.after, t.follow, t.deadline = retries, targets, after, follow, deadline
+                t.submitted = time.time()
+                self._requests[t.msg_id] = t
+                if len(t.payload) < 4:  # no array buffers: cheap to keep for resubmit()
+                    self._resubmittable[t.msg_id] = t
+                if after is not None or follow is not None:
+                    self._lb_waiting.append(t)
+                else:
+                    self._lb_queue.append(t)
+            self.history.extend(t.msg_id for t in tasks)
+            wake = deadline is not None
+            if len(self._lb_queue) == len(tasks) and not any(c.lb_outstanding for c in self._engines.values()):
+                # an isolated call: send it now, it must not wait for the I/O thread
+                self._dispatch_lb()
+            elif not self._dispatch_requested:
+                # a burst: the I/O thread sends what has queued up by the time it runs, one system call per
+                # engine instead of one per task
+                self._dispatch_requested = wake = True
+        if wake:
+            self._wake()
+
+    def _dispatch_lb(self):
+        """Sends queued load-balanced tasks to the least loaded engines that have room (lock held)."""
+        if self._lb_waiting:
+            self._check_dependencies()
+        queue = self._lb_queue
+        if not queue:
+            return
+        engines = [c for c in self._engines.values() if c.alive]
+        batch = {}
+        try:
+            self._fill_engines(queue, engines, batch)
+        finally:
+            self._flush(batch)
+
+    def _fill_engines(self, queue, engines, batch):
+        # The common case first: unconstrained tasks go to the engine with the most room, all of them in one pass
+        # (the room of each engine is computed once per dispatch, not once per task and engine).
+        room = {c: c.hwm() - c.lb_outstanding for c in engines}
+        while queue:
+            task = queue[0]
+            if task.targets is None and not task.tried and task.follow is None:
+                best = max(room, key=room.get, default=None)
+                if best is None or room[best] <= 0:
+                    return
+                queue.popleft()
+                room[best] -= 1
+                self._send(task, best.id, batch)
+                continue
+            best = None
+            best = None
+            for c in engines:
+                if task.targets is not None and c.id not in task.targets:
+                    continue
+                if task.tried and c.id in task.tried:
+                    continue
+                if task.follow is not None and not task.follow.engine_ok(self, c.id):
+                    continue
+                if c.lb_outstanding >= c.hwm():
+                    continue
+                if best is None or c.lb_outstanding < best.lb_outstanding:
+                    best = c
+            if best is None:
+                if not self._can_ever_run(task, engines):
+                    queue.popleft()
+                    self._fail_task(task, error.ImpossibleDependency(
+                        "no engine can run this task: every allowed engine already failed it or is dead"))
+                    continue
+                if task.targets is not None or task.tried or task.follow is not None:
+                    # this task is waiting for specific engines; let the ones behind it use the others
+                    queue.rotate(-1)
+                    if all(t.targets is not None or t.tried or t.follow is not None for t in queue):
+                        break
+                    continue
+                break
+            queue.popleft()
+            room[best] = room.get(best, 0) - 1
+            self._send(task, best.id, batch)
+
+    def _can_ever_run(self, task, engines):
+        for c in engines:
+            if task.targets is not None and c.id not in task.targets:
+                continue
+            if task.tried and c.id in task.tried:
+                continue
+            if task.follow is not None and not task.follow.engine_possible(self, c.id):
+                continue
+            return True
+        return False
+
+    def _check_dependencies(self):
+        still = []
+        for t in self._lb_waiting:
+            state = t.after.state(self) if t.after is not None else "met"
+            fstate = t.follow.state(self) if t.follow is not None else "met"
+            if state == "invalid" or fstate == "invalid":
+                self._fail_task(t, error.InvalidDependency(
+                    "a dependency names a task this client does not know (a typo, or another client's task)"))
+            elif state == "impossible" or fstate == "impossible":
+                self._fail_task(t, error.ImpossibleDependency(
+                    "a dependency of this task can never be met (it failed, or succeeded when failure was required)"))
+            elif state == "met" and fstate == "met":
+                self._lb_queue.append(t)
+            else:
+                still.append(t)
+        self._lb_waiting = still
+
+    def _next_deadline(self):
+        deadlines = [t.deadline for t in itertools.chain(self._lb_queue, self._lb_waiting) if t.deadline]
+        if not deadlines:
+            return None
+        return max(0.0, min(deadlines) - time.monotonic())
+
+    def _expire_timeouts(self):
+        now = time.monotonic()
+        for container in (self._lb_queue, self._lb_waiting):
+            expired = [t for t in container if t.deadline and t.deadline <= now]
+            for t in expired:
+                container.remove(t)
+                self._fail_task(t, error.TaskTimeout(f"task {t.msg_id} did not start within its timeout"))
+        if expired:
+            self._progress.notify_all()
+
+    def _retry(self, task, failed_engine):
+        """Resubmits a failed load-balanced task on another engine; False when no retries remain."""
+        if task.retries <= 0:
+            return False
+        task.retries -= 1
+        task.tried = (task.tried or set()) | {failed_engine}
+        self._lb_queue.append(task)
+        return True
