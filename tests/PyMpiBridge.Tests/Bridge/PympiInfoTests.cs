@@ -7,7 +7,7 @@ namespace PyMpiBridge.Tests.Bridge;
 public class PympiInfoTests
 {
     private static Task<MpiJobResult> Info(params string[] args)
-        => MpiLauncher.RunAsync(ScenarioRun.OutsideLauncher(ScenarioRun.PympiDll, ["info", .. args]), ScenarioRun.Timeout);
+        => InTime.Job(MpiLauncher.RunAsync(ScenarioRun.OutsideLauncher(ScenarioRun.PympiDll, ["info", .. args]), ScenarioRun.Timeout));
 
     [Test]
     public async Task Info_OnThisMachine_ReportsMpiPythonAndThatMpi4pySharesOurMpi()
