@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.CommandLine;
 
 namespace PyMpiBridge.Benchmarks;
 
@@ -26,39 +26,30 @@ internal sealed record BridgeBenchOptions(IReadOnlyList<string> Parts, int Round
     /// <summary>Defaults: everything, 3 rounds of 7 repeats (as <c>bench mpi</c>), 7 start-ups each.</summary>
     public static BridgeBenchOptions Default => new(AllParts, Rounds: 3, Repeats: 7, StartupRuns: 7, Timeout: TimeSpan.FromSeconds(180));
 
-    public static BridgeBenchOptions Parse(IReadOnlyList<string> args)
+    private static readonly Option<IReadOnlyList<string>> PartsOption = BenchCli.CommaList("--parts", AllParts, "measurements to take");
+    private static readonly Option<int> RoundsOption = BenchCli.PositiveInt("--rounds", "N", "interleaved launches of each ping-pong program; the median is reported", Default.Rounds);
+    private static readonly Option<int> RepeatsOption = BenchCli.PositiveInt("--repeats", "R", "timed repeats inside one launch; its best is that launch's value", Default.Repeats);
+    private static readonly Option<int> StartupRunsOption = BenchCli.PositiveInt(
+        "--startup-runs", "N", "timed 4-rank start-ups of each implementation; the median is reported", Default.StartupRuns,
+        MinimumStartupRuns, "runs for a meaningful median");
+    private static readonly Option<int> TimeoutOption = BenchCli.PositiveInt("--timeout", "SECONDS", "limit for one launch", (int)Default.Timeout.TotalSeconds);
+
+    /// <summary>The suite's options, on its command of the benchmark program.</summary>
+    public static void AddTo(Command command)
     {
-        var o = Default;
-        for (int i = 0; i < args.Count; i++)
-        {
-            string Value() => i + 1 < args.Count ? args[++i] : throw new UsageException($"{args[i]} needs a value.");
-            switch (args[i])
-            {
-                case "--parts":
-                    var parts = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                    var unknown = parts.Except(AllParts).ToList();
-                    if (parts.Length == 0 || unknown.Count > 0)
-                        throw new UsageException($"--parts takes a comma list of {string.Join(",", AllParts)}; unknown: {string.Join(",", unknown)}");
-                    o = o with { Parts = AllParts.Where(parts.Contains).ToList() };
-                    break;
-                case "--rounds": o = o with { Rounds = PositiveInt("--rounds", Value()) }; break;
-                case "--repeats": o = o with { Repeats = PositiveInt("--repeats", Value()) }; break;
-                case "--startup-runs":
-                    string runs = Value();
-                    int n = PositiveInt("--startup-runs", runs);
-                    o = n >= MinimumStartupRuns ? o with { StartupRuns = n }
-                        : throw new UsageException($"--startup-runs needs at least {MinimumStartupRuns} runs for a meaningful median, not '{runs}'.");
-                    break;
-                case "--timeout": o = o with { Timeout = TimeSpan.FromSeconds(PositiveInt("--timeout", Value())) }; break;
-                default:
-                    throw new UsageException($"unknown option '{args[i]}' for bench bridge; use --parts {string.Join(",", AllParts)}, " +
-                                             "--rounds N, --repeats R, --startup-runs N (>= 5), --timeout SECONDS.");
-            }
-        }
-        return o;
+        foreach (var option in new Option[] { PartsOption, RoundsOption, RepeatsOption, StartupRunsOption, TimeoutOption }) command.Add(option);
     }
 
-    private static int PositiveInt(string option, string value)
-        => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0
-            ? n : throw new UsageException($"{option} needs a positive whole number, not '{value}'.");
+    /// <summary>The options of a parsed command line without errors (parts in their canonical order).</summary>
+    public static BridgeBenchOptions From(ParseResult r) => new(
+        AllParts.Where(r.GetValue(PartsOption)!.Contains).ToList(), r.GetValue(RoundsOption), r.GetValue(RepeatsOption),
+        r.GetValue(StartupRunsOption), TimeSpan.FromSeconds(r.GetValue(TimeoutOption)));
+
+    /// <summary>Parses the suite's words (after <c>pympi bench bridge</c>); bad input throws <see cref="UsageException"/>.</summary>
+    public static BridgeBenchOptions Parse(IReadOnlyList<string> args)
+    {
+        var command = new RootCommand();
+        AddTo(command);
+        return From(BenchCli.ParseOrThrow(command, args));
+    }
 }

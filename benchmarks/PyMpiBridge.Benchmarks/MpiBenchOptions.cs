@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.CommandLine;
 
 namespace PyMpiBridge.Benchmarks;
 
@@ -17,37 +17,28 @@ internal sealed record MpiBenchOptions(IReadOnlyList<string> Impls, int Rounds, 
     /// </summary>
     public static MpiBenchOptions Default => new(AllImpls, Rounds: 3, Repeats: 7, ThreadLevel: "multiple", Timeout: TimeSpan.FromSeconds(180));
 
-    public static MpiBenchOptions Parse(IReadOnlyList<string> args)
+    private static readonly Option<IReadOnlyList<string>> ImplOption = BenchCli.CommaList("--impl", AllImpls, "implementations to measure");
+    private static readonly Option<int> RoundsOption = BenchCli.PositiveInt("--rounds", "N", "interleaved launches of each implementation; the median is reported", Default.Rounds);
+    private static readonly Option<int> RepeatsOption = BenchCli.PositiveInt("--repeats", "R", "timed repeats inside one launch; its best is that launch's value", Default.Repeats);
+    private static readonly Option<string> ThreadLevelOption = BenchCli.OneOf("--thread-level", "MPI thread level every program initializes", "multiple", "single");
+    private static readonly Option<int> TimeoutOption = BenchCli.PositiveInt("--timeout", "SECONDS", "limit for one launch", (int)Default.Timeout.TotalSeconds);
+
+    /// <summary>The suite's options, on its command of the benchmark program.</summary>
+    public static void AddTo(Command command)
     {
-        var o = Default;
-        for (int i = 0; i < args.Count; i++)
-        {
-            string Value() => i + 1 < args.Count ? args[++i] : throw new UsageException($"{args[i]} needs a value.");
-            switch (args[i])
-            {
-                case "--impl":
-                    var impls = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                    var unknown = impls.Except(AllImpls).ToList();
-                    if (impls.Length == 0 || unknown.Count > 0)
-                        throw new UsageException($"--impl takes a comma list of {string.Join(",", AllImpls)}; unknown: {string.Join(",", unknown)}");
-                    o = o with { Impls = impls.Distinct().ToList() };
-                    break;
-                case "--rounds": o = o with { Rounds = PositiveInt("--rounds", Value()) }; break;
-                case "--repeats": o = o with { Repeats = PositiveInt("--repeats", Value()) }; break;
-                case "--thread-level":
-                    string level = Value();
-                    o = level is "single" or "multiple" ? o with { ThreadLevel = level }
-                        : throw new UsageException($"--thread-level takes single or multiple, not '{level}'.");
-                    break;
-                case "--timeout": o = o with { Timeout = TimeSpan.FromSeconds(PositiveInt("--timeout", Value())) }; break;
-                default:
-                    throw new UsageException($"unknown option '{args[i]}' for bench mpi; use --impl c,csharp,mpi4py, --rounds N, --repeats R, --thread-level single|multiple, --timeout SECONDS.");
-            }
-        }
-        return o;
+        foreach (var option in new Option[] { ImplOption, RoundsOption, RepeatsOption, ThreadLevelOption, TimeoutOption }) command.Add(option);
     }
 
-    private static int PositiveInt(string option, string value)
-        => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0
-            ? n : throw new UsageException($"{option} needs a positive whole number, not '{value}'.");
+    /// <summary>The options of a parsed command line without errors.</summary>
+    public static MpiBenchOptions From(ParseResult r) => new(
+        r.GetValue(ImplOption)!, r.GetValue(RoundsOption), r.GetValue(RepeatsOption), r.GetValue(ThreadLevelOption)!,
+        TimeSpan.FromSeconds(r.GetValue(TimeoutOption)));
+
+    /// <summary>Parses the suite's words (after <c>pympi bench mpi</c>); bad input throws <see cref="UsageException"/>.</summary>
+    public static MpiBenchOptions Parse(IReadOnlyList<string> args)
+    {
+        var command = new RootCommand();
+        AddTo(command);
+        return From(BenchCli.ParseOrThrow(command, args));
+    }
 }

@@ -157,8 +157,8 @@ internal static class BridgeScenarios
             world.Send<double>(outgoing, partner, 11);
             var back = new double[1000];
             world.Recv<double>(back, partner, 12);
-            c.Check("buffers csharp to python", true);
-            c.Check("buffers python to csharp", back.Select((v, i) => v == outgoing[i] * 2).All(x => x), $"{back[1]} {back[999]}");
+            bool backOk = back.Select((v, i) => v == outgoing[i] * 2).All(x => x);
+            c.Check("buffers python to csharp", backOk, $"{back[1]} {back[999]}");
 
             var message = new Dictionary<string, object?>
             {
@@ -167,11 +167,13 @@ internal static class BridgeScenarios
             };
             world.SendObject(message, partner, 13);
             var reply = world.RecvObject<Dictionary<object, object?>>(partner, 14);
+            // What the Python rank found in our buffer, and what we found in its messages, each told to the other side.
+            c.Check("buffers csharp to python", reply["buffers_ok"] is true, "the Python rank's verdict on our buffer");
             c.Check("objects csharp to python", reply["echo_ok"] is true, string.Join(",", reply.Keys));
-            c.Check("objects python to csharp",
-                reply["sum"] is double s && s == 1.0 && reply["arr"] is long[] arr && arr.SequenceEqual([0L, 1, 2, 3, 4]) &&
-                reply["text"] is "from python" && reply["nested"] is List<object?> { Count: 2 },
-                $"{reply["sum"]} {reply["arr"]?.GetType().Name}");
+            bool objectsOk = reply["sum"] is double s && s == 1.0 && reply["arr"] is long[] arr && arr.SequenceEqual([0L, 1, 2, 3, 4]) &&
+                reply["text"] is "from python" && reply["nested"] is List<object?> { Count: 2 };
+            c.Check("objects python to csharp", objectsOk, $"{reply["sum"]} {reply["arr"]?.GetType().Name}");
+            world.SendObject(new Dictionary<string, object?> { ["buffers"] = backOk, ["objects"] = objectsOk }, partner, 15);
         }
         else
         {
@@ -189,13 +191,16 @@ internal static class BridgeScenarios
                            and isinstance(msg["weights"], np.ndarray) and msg["weights"].dtype == np.float64
                            and msg["tags"] == ["a", 1, 2.5, None]
                            and msg["grid"].shape == (2, 3) and int(msg["grid"][1, 2]) == 6)
-                world.send({"echo_ok": echo_ok, "sum": float(msg["weights"].sum()), "arr": np.arange(5),
+                world.send({"echo_ok": echo_ok, "buffers_ok": buffers_ok, "sum": float(msg["weights"].sum()), "arr": np.arange(5),
                             "text": "from python", "nested": [{"k": 1}, (1, 2)]}, dest=partner, tag=14)
+                verdict = world.recv(source=partner, tag=15)
+                buffers_back_ok = verdict["buffers"] is True
+                objects_back_ok = verdict["objects"] is True
                 """, ("partner", partner), ("MPI", Py.Import("mpi4py.MPI")));
             c.Check("buffers csharp to python", Get<bool>(ns, "buffers_ok"));
-            c.Ok("buffers python to csharp", "sent");
+            c.Check("buffers python to csharp", Get<bool>(ns, "buffers_back_ok"), "the C# rank's verdict on our buffer");
             c.Check("objects csharp to python", Get<bool>(ns, "echo_ok"));
-            c.Ok("objects python to csharp", "sent");
+            c.Check("objects python to csharp", Get<bool>(ns, "objects_back_ok"), "the C# rank's verdict on our message");
         }
 
         // Broadcast across languages: rank 0 (C#) broadcasts, odd ranks receive through mpi4py, even ranks through C#.

@@ -13,7 +13,22 @@ public static class CollectiveScenarios
         int size = w.Size, rank = ctx.Rank, root = size - 1;
         int triangle = size * (size - 1) / 2;
 
-        ctx.Run("barrier", () => { w.Barrier(); return (true, ""); });
+        // Barrier: no rank leaves before the last one enters. Each round one rank enters 400 ms late; every other rank
+        // must have waited for it (with slack for a loaded 2-core machine), whichever rank is late.
+        ctx.Run("barrier", () =>
+        {
+            if (w.Size == 1) { w.Barrier(); return (true, "one rank"); }
+            var waited = new List<double>();
+            foreach (int late in new[] { 0, w.Size - 1 })
+            {
+                w.Barrier();
+                if (w.Rank == late) Thread.Sleep(400);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                w.Barrier();
+                if (w.Rank != late) waited.Add(clock.Elapsed.TotalMilliseconds);
+            }
+            return (waited.Count > 0 && waited.All(ms => ms >= 200), $"waited {string.Join(", ", waited.Select(ms => $"{ms:F0} ms"))}");
+        });
 
         ctx.Run("bcast", () =>
         {

@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Diagnostics;
 using PyMpiBridge.Python;
 using PyMpiBridge.Sharing;
@@ -5,21 +7,120 @@ using PyMpiBridge.Sharing;
 namespace PyMpiBridge.Tool;
 
 /// <summary>
-/// <c>pympi cluster start|stop|list</c>: the <c>ipcluster</c> of this product. The controller and the command's
-/// logic live in the Python package (<c>pympibridge.parallel._cli</c>), run with the interpreter the ranks embed;
-/// this command finds that interpreter and the package and tells the controller to start engines with this very
-/// tool (<c>pympi run -n N -m pympibridge.parallel._engine</c>), so one installation serves both.
+/// <c>pympi cluster start|stop|list</c>: the <c>ipcluster</c> of this product. The options are defined and checked
+/// here; the controller and the command's logic live in the Python package (<c>pympibridge.parallel._cli</c>), run
+/// with the interpreter the ranks embed and given every option explicitly. This command finds that interpreter and
+/// the package and tells the controller to start engines with this very tool
+/// (<c>pympi run -n N -m pympibridge.parallel._engine</c>), so one installation serves both.
 /// </summary>
 public static class ClusterCommand
 {
-    public static async Task<int> RunAsync(string[] args)
+    private static readonly Option<string?> PythonOption = new("--python")
     {
-        var (python, rest) = ExtractPythonOption(args);
+        Description = "Python executable for the controller and the engines (default: PYMPI_PYTHON, then a python3 that imports mpi4py)",
+        HelpName = "PATH",
+        Recursive = true,
+    };
+
+    private static readonly Option<int> Engines = new("-n", "--n")
+    {
+        Description = "number of engines (MPI ranks)",
+        HelpName = "N",
+        Required = true,
+        CustomParser = r => Cli.WholeNumber(r, 1, "a number of engines of at least 1"),
+    };
+    private static readonly Option<string> StartProfile = Profile(), StopProfile = Profile();
+    private static readonly Option<string> StartClusterId = ClusterId(), StopClusterId = ClusterId();
+    private static readonly Option<bool> Daemon = new("--daemon") { Description = "return once the cluster is ready; it keeps running" };
+    private static readonly Option<string> Ip = new("--ip")
+    {
+        Description = "address to listen on ('*' opens the cluster to other hosts)",
+        HelpName = "ADDR",
+        DefaultValueFactory = _ => "127.0.0.1",
+    };
+    private static readonly Option<string?> Location = new("--location") { Description = "address other hosts use to reach this one", HelpName = "ADDR" };
+    private static readonly Option<string> Db = Cli.OneOf("--db", "task database", "memory", "sqlite", "none");
+    private static readonly Option<double> StartTimeout = Timeout("seconds to wait for the engines", 120);
+    private static readonly Option<bool> All = new("--all") { Description = "stop every cluster" };
+    private static readonly Option<double> StopTimeout = Timeout("seconds to wait for the controller to exit before killing it", 20);
+
+    /// <summary>The definition of <c>pympi cluster</c> and its subcommands.</summary>
+    public static Command Create()
+    {
+        var start = new Command("start", "start a controller and N MPI engines")
+        {
+            Engines, StartProfile, StartClusterId, Daemon, Ip, Location, Db, StartTimeout,
+        };
+        var stop = new Command("stop", "stop a cluster (engines and controller)") { StopProfile, StopClusterId, All, StopTimeout };
+        var list = new Command("list", "list clusters and whether they run");
+        foreach (var command in new[] { start, stop, list })
+            command.SetAction((result, _) => RunPythonAsync(result.GetValue(PythonOption), PythonArguments(result)));
+        return new Command("cluster", "a controller and N MPI engines for pympibridge.parallel (ipcluster)") { PythonOption, start, stop, list };
+    }
+
+    /// <summary>
+    /// The words <c>pympibridge.parallel._cli</c> gets for a parsed <c>pympi cluster start|stop|list</c>: every option
+    /// explicitly, so what <c>--help</c> shows as a default is what runs.
+    /// </summary>
+    internal static List<string> PythonArguments(ParseResult result)
+    {
+        string Text<T>(Option<T> option) => result.GetValue(option)?.ToString() ?? "";
+        switch (result.CommandResult.Command.Name)
+        {
+            case "start":
+                List<string> start =
+                [
+                    "start", "-n", result.GetValue(Engines).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    "--profile", Text(StartProfile), "--cluster-id", Text(StartClusterId), "--ip", Text(Ip), "--db", Text(Db),
+                    "--timeout", Cli.Seconds(result.GetValue(StartTimeout)),
+                ];
+                if (result.GetValue(Location) is { } location) start.AddRange(["--location", location]);
+                if (result.GetValue(Daemon)) start.Add("--daemon");
+                return start;
+            case "stop":
+                List<string> stop =
+                [
+                    "stop", "--profile", Text(StopProfile), "--cluster-id", Text(StopClusterId),
+                    "--timeout", Cli.Seconds(result.GetValue(StopTimeout)),
+                ];
+                if (result.GetValue(All)) stop.Add("--all");
+                return stop;
+            case "list":
+                return ["list"];
+            default:
+                throw new InvalidOperationException($"not a cluster command: {result.CommandResult.Command.Name}");
+        }
+    }
+
+    private static Option<string> Profile() => new("--profile")
+    {
+        Description = "profile the cluster belongs to",
+        HelpName = "NAME",
+        DefaultValueFactory = _ => "default",
+    };
+
+    private static Option<string> ClusterId() => new("--cluster-id")
+    {
+        Description = "tells clusters of one profile apart",
+        HelpName = "ID",
+        DefaultValueFactory = _ => "",
+    };
+
+    private static Option<double> Timeout(string description, double seconds) => new("--timeout")
+    {
+        Description = description,
+        HelpName = "SECONDS",
+        DefaultValueFactory = _ => seconds,
+        CustomParser = Cli.PositiveSeconds,
+    };
+
+    private static async Task<int> RunPythonAsync(string? python, IReadOnlyList<string> args)
+    {
         var interpreter = PythonDiscovery.Locate(new PythonOptions { PythonExecutable = python, PythonExecutableSource = "--python" });
         var psi = new ProcessStartInfo(interpreter.Executable) { UseShellExecute = false };
         psi.ArgumentList.Add("-m");
         psi.ArgumentList.Add("pympibridge.parallel._cli");
-        foreach (string a in rest) psi.ArgumentList.Add(a);
+        foreach (string a in args) psi.ArgumentList.Add(a);
         string? existing = Environment.GetEnvironmentVariable("PYTHONPATH");
         psi.Environment["PYTHONPATH"] = string.IsNullOrEmpty(existing) ? PythonPackage.Directory : $"{PythonPackage.Directory}:{existing}";
         psi.Environment["PYMPI_COMMAND"] = $"{ShellQuote(Environment.ProcessPath ?? "dotnet")} {ShellQuote(typeof(ClusterCommand).Assembly.Location)}";
@@ -29,24 +130,6 @@ public static class ClusterCommand
         Console.CancelKeyPress += (_, e) => e.Cancel = true;
         await process.WaitForExitAsync();
         return process.ExitCode;
-    }
-
-    /// <summary>Takes <c>--python PATH</c> (or <c>--python=PATH</c>) out of the arguments; the rest go to the Python side.</summary>
-    internal static (string? Python, List<string> Arguments) ExtractPythonOption(IReadOnlyList<string> args)
-    {
-        string? python = null;
-        var rest = new List<string>();
-        for (int i = 0; i < args.Count; i++)
-        {
-            if (args[i] == "--python")
-            {
-                if (i + 1 >= args.Count) throw new UsageException("--python needs a path to a python executable");
-                python = args[++i];
-            }
-            else if (args[i].StartsWith("--python=", StringComparison.Ordinal)) python = args[i]["--python=".Length..];
-            else rest.Add(args[i]);
-        }
-        return (python, rest);
     }
 
     /// <summary>Quotes one word for POSIX shell splitting (Python's shlex reads <c>PYMPI_COMMAND</c> this way).</summary>

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using PyMpiBridge.Launching;
 
 namespace PyMpiBridge.Tool;
@@ -12,32 +13,32 @@ public static class DemoCommand
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>The definition of <c>pympi demo</c>.</summary>
+    public static Command Create()
     {
-        int ranks = 4;
-        var flavor = MpiFlavor.OpenMpi;
-        string example = "MixedDemo";
-        for (int i = 0; i < args.Length; i++)
+        var ranks = new Option<int>("--ranks", "-n")
         {
-            switch (args[i])
-            {
-                case "--ranks" or "-n" when i + 1 < args.Length && int.TryParse(args[i + 1], out int n) && n >= 1:
-                    ranks = n;
-                    i++;
-                    break;
-                case "--mpich":
-                    flavor = MpiFlavor.Mpich;
-                    break;
-                case "--sweep":
-                    example = "ParameterSweep";
-                    break;
-                default:
-                    throw new UsageException($"unknown demo option '{args[i]}'. Usage: pympi demo [--ranks N] [--sweep] [--mpich]");
-            }
-        }
-        if (flavor == MpiFlavor.Mpich && example == "MixedDemo")
-            throw new UsageException("the mixed demo embeds Debian's mpi4py, which is built on Open MPI; use --mpich with --sweep.");
+            Description = "number of MPI ranks",
+            HelpName = "N",
+            DefaultValueFactory = _ => 4,
+            CustomParser = r => Cli.WholeNumber(r, 1, "a positive number of ranks"),
+        };
+        var sweep = new Option<bool>("--sweep") { Description = "run the C#-only parameter sweep instead of the mixed demo" };
+        var mpich = new Option<bool>("--mpich") { Description = "launch with MPICH (with --sweep)" };
+        var command = new Command("demo", "the multi-rank demo (C# and Python in every rank)") { ranks, sweep, mpich };
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(mpich) && !r.GetValue(sweep))
+                r.AddError("the mixed demo embeds Debian's mpi4py, which is built on Open MPI; use --mpich with --sweep.");
+        });
+        command.SetAction((result, _) => RunAsync(
+            result.GetValue(ranks), result.GetValue(mpich) ? MpiFlavor.Mpich : MpiFlavor.OpenMpi,
+            result.GetValue(sweep) ? "ParameterSweep" : "MixedDemo"));
+        return command;
+    }
 
+    private static async Task<int> RunAsync(int ranks, MpiFlavor flavor, string example)
+    {
         string dll = BuiltProgram.Find(example, "demo program");
         var psi = MpiLauncher.CreateStartInfo(ranks, "dotnet", [dll], flavor,
             environment: new Dictionary<string, string> { ["TERM"] = "dumb" });

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using PyMpiBridge.Launching;
 using PyMpiBridge.Mpi;
 using PyMpiBridge.Python;
@@ -11,15 +12,21 @@ namespace PyMpiBridge.Tool;
 /// </summary>
 public static class InfoCommand
 {
-    public static int Run(string[] args)
+    /// <summary>The definition of <c>pympi info</c>.</summary>
+    public static Command Create()
     {
-        string? python = null;
-        for (int i = 0; i < args.Length; i++)
+        var python = new Option<string?>("--python")
         {
-            if (args[i] == "--python" && i + 1 < args.Length) python = args[++i];
-            else throw new UsageException($"unknown info option '{args[i]}'. Usage: pympi info [--python PATH]");
-        }
+            Description = "Python executable to check (default: PYMPI_PYTHON, then a python3 that imports mpi4py)",
+            HelpName = "PATH",
+        };
+        var command = new Command("info", "MPI and Python found here, versions, and what to install") { python };
+        command.SetAction(result => Run(result.GetValue(python)));
+        return command;
+    }
 
+    private static int Run(string? python)
+    {
         bool ok = true;
         Section("MPI");
         try

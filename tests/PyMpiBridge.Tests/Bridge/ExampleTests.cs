@@ -12,7 +12,7 @@ public partial class ExampleTests
         Path.Combine(ScenarioRun.RepoRoot(), "artifacts", "bin", project, "release", project + ".dll");
 
     private static Task<MpiJobResult> Launch(int ranks, params string[] args) =>
-        MpiLauncher.RunAsync(ranks, "dotnet", args, ScenarioRun.Timeout, MpiFlavor.OpenMpi, new Dictionary<string, string> { ["TERM"] = "dumb" });
+        InTime.Job(MpiLauncher.RunAsync(ranks, "dotnet", args, ScenarioRun.Timeout, MpiFlavor.OpenMpi, new Dictionary<string, string> { ["TERM"] = "dumb" }));
 
     private static string Describe(MpiJobResult job) => $"exit {job.ExitCode}\n{job.Stdout}\n{job.Stderr}";
 

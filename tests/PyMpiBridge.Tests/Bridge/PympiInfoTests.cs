@@ -7,7 +7,7 @@ namespace PyMpiBridge.Tests.Bridge;
 public class PympiInfoTests
 {
     private static Task<MpiJobResult> Info(params string[] args)
-        => MpiLauncher.RunAsync(ScenarioRun.OutsideLauncher(ScenarioRun.PympiDll, ["info", .. args]), ScenarioRun.Timeout);
+        => InTime.Job(MpiLauncher.RunAsync(ScenarioRun.OutsideLauncher(ScenarioRun.PympiDll, ["info", .. args]), ScenarioRun.Timeout));
 
     [Test]
     public async Task Info_OnThisMachine_ReportsMpiPythonAndThatMpi4pySharesOurMpi()
@@ -40,6 +40,7 @@ public class PympiInfoTests
     {
         var job = await Info("--bogus");
         Assert.That(job.ExitCode, Is.EqualTo(2));
-        Assert.That(job.Stderr, Does.Contain("unknown info option '--bogus'"));
+        Assert.That(job.Stderr, Does.Contain("pympi info: Unrecognized command or argument '--bogus'"));
+        Assert.That(job.Stderr, Does.Contain("Run 'pympi info --help' for usage."));
     }
 }

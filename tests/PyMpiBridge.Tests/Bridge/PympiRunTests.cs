@@ -51,7 +51,7 @@ public class PympiRunTests
     public void DeleteScripts() => Directory.Delete(_dir, recursive: true);
 
     private Task<MpiJobResult> Pympi(params string[] args)
-        => MpiLauncher.RunAsync(ScenarioRun.OutsideLauncher(ScenarioRun.PympiDll, ["run", .. args], _dir), Timeout);
+        => InTime.Job(MpiLauncher.RunAsync(ScenarioRun.OutsideLauncher(ScenarioRun.PympiDll, ["run", .. args], _dir), Timeout));
 
     private static void AssertExit(MpiJobResult job, int expected)
     {
@@ -111,8 +111,9 @@ public class PympiRunTests
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add(code);
         using var p = System.Diagnostics.Process.Start(psi)!;
-        await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await InTime.Exit(p, Timeout);
+        await stderr;
         return p.ExitCode;
     }
 

@@ -1,5 +1,6 @@
 using PyMpiBridge.Hosting;
 using PyMpiBridge.Launching;
+using PyMpiBridge.Tool;
 
 namespace PyMpiBridge.Tests.Bridge;
 
@@ -51,7 +52,9 @@ public class RunOptionsTests
     }
 
     [TestCase(new[] { "-n", "0", "x.py" }, "positive number of ranks")]
-    [TestCase(new[] { "-n" }, "-n needs a value")]
+    [TestCase(new[] { "-n" }, "Required argument missing for option: '-n'")]
+    [TestCase(new[] { "-np", "two", "x.py" }, "-np needs a positive number of ranks, got 'two'")]
+    [TestCase(new[] { "--timeout", "0", "x.py" }, "--timeout needs a positive number of seconds, got '0'")]
     [TestCase(new[] { "--mpi", "lam", "x.py" }, "--mpi must be openmpi or mpich")]
     [TestCase(new[] { "--bogus", "x.py" }, "unknown option '--bogus'")]
     [TestCase(new[] { "-n", "2" }, "nothing to run")]

@@ -113,8 +113,7 @@ public class AbiHeaderTests
         using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {program}");
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await p.WaitForExitAsync(cts.Token);
+        await InTime.Exit(p, TimeSpan.FromSeconds(60));
         Assert.That(p.ExitCode, Is.EqualTo(0), $"{program} failed: {await stderr}");
         return await stdout;
     }

@@ -12,8 +12,8 @@ public class ParameterSweepDemoTests(MpiFlavor flavor)
     {
         string dll = Path.Combine(ScenarioRun.RepoRoot(), "artifacts", "bin", "ParameterSweep", "release", "ParameterSweep.dll");
         Assert.That(File.Exists(dll), Is.True, $"{dll} is not built");
-        var job = await MpiLauncher.RunAsync(4, "dotnet", [dll], ScenarioRun.Timeout, flavor,
-            new Dictionary<string, string> { ["TERM"] = "dumb" });
+        var job = await InTime.Job(MpiLauncher.RunAsync(4, "dotnet", [dll], ScenarioRun.Timeout, flavor,
+            new Dictionary<string, string> { ["TERM"] = "dumb" }));
         string output = $"exit {job.ExitCode}\n{job.Stdout}\n{job.Stderr}";
         Assert.That(job.TimedOut, Is.False, output);
         Assert.That(job.ExitCode, Is.EqualTo(0), output);

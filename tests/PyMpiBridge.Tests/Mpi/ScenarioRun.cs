@@ -51,7 +51,7 @@ public sealed partial class ScenarioRun
         {
             var env = new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["TERM"] = "dumb" };
             var psi = MpiLauncher.CreateStartInfo(ranks, "dotnet", [HostDll, scenario], flavor, environment: env);
-            return new ScenarioRun(await MpiLauncher.RunAsync(psi, Timeout), ranks);
+            return new ScenarioRun(await InTime.Job(MpiLauncher.RunAsync(psi, Timeout)), ranks);
         })).Value;
     }
 
@@ -87,7 +87,7 @@ public sealed partial class ScenarioRun
         var psi = OutsideLauncher(HostDll, [scenario]);
         foreach (var (k, v) in environment)
             if (v is null) psi.Environment.Remove(k); else psi.Environment[k] = v;
-        return new ScenarioRun(await MpiLauncher.RunAsync(psi, Timeout), 1);
+        return new ScenarioRun(await InTime.Job(MpiLauncher.RunAsync(psi, Timeout)), 1);
     }
 
     /// <summary>Fails with the job's output unless it exited 0 in time.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PyMpiBridge.Tests.Mpi;
 
 namespace PyMpiBridge.Tests.Python;
 
@@ -17,13 +18,7 @@ public class ProcessLifetimeTests
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try { await process.WaitForExitAsync(timeout.Token); }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"scenario {string.Join(' ', args)} hung (killed after 60 s)");
-        }
+        await InTime.Exit(process, TimeSpan.FromSeconds(60));
         return (process.ExitCode, await output + await error);
     }
 
