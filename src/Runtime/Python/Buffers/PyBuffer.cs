@@ -21,7 +21,7 @@ public sealed unsafe class PyBuffer<T> : IDisposable, IPinCounted where T : unma
     public static PyBuffer<T> Get(PyObject obj, bool writable = false)
     {
         var element = ElementType.For(typeof(T))
-            ?? throw new NotSupportedException($"{typeof(T)} is not a numeric element type; use one of: {string.Join(", ", ElementType.All.Select(e => e.Type.Name))}.");
+            ?? throw new NotSupportedException($"{typeof(T)} is not a numeric element type; use one of: {ElementType.Names}.");
         var view = PyBufferView.Acquire(obj.Handle, writable, typeof(PyBuffer<T>));
         try
         {
@@ -136,7 +136,7 @@ public sealed unsafe class PyBuffer<T> : IDisposable, IPinCounted where T : unma
         : throw new InvalidOperationException($"{_view.ItemCount} elements do not fit in one Span<{typeof(T).Name}>; view slices of the array instead.");
 
     /// <summary>A C-ordered copy of the elements; works for any strides.</summary>
-    public T[] ToArray() => (T[])_view.CopyToArray(_view.Element!);
+    public T[] ToArray() => (T[])_view.CopyToArray(ElementType.For(typeof(T))!);
 
     /// <summary>
     /// Releases the view (under the GIL if held, otherwise at the next GIL acquisition); if <see cref="Memory"/> is

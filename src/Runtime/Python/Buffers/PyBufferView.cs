@@ -112,7 +112,7 @@ internal sealed unsafe class PyBufferView : IDisposable
 
     public void CheckElementType(ElementType expected)
     {
-        if (Element != expected)
+        if (!expected.SameLayoutAs(Element))
             throw new InvalidCastException(
                 $"Cannot view Python {ExporterType} as {expected.Type.Name} elements: expected {expected.Describe()}, got {ElementDescription}. " +
                 $"Convert in Python (a.astype(numpy.{expected.DTypeName})) or request the matching element type.");
