@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using PyMpiBridge.Mpi;
 using PyMpiBridge.Python;
 
 namespace PyMpiBridge.Benchmarks;
@@ -18,8 +19,9 @@ public sealed class PythonBenchSuite : IBenchSuite
 
     public Task<IReadOnlyList<BenchRecord>> RunAsync(IReadOnlyList<string> args)
     {
-        var interpreter = PythonEngine.Initialize();
-        Console.WriteLine($"embedded {interpreter}");
+        // A rank session (MPI as a singleton, then Python sharing it), so exported functions can take a Comm.
+        using var session = PyMpi.Start([]);
+        Console.WriteLine($"embedded {session.Python}");
         var records = new List<BenchRecord>();
         Calls(records);
         Arrays(records);
@@ -47,6 +49,15 @@ public sealed class PythonBenchSuite : IBenchSuite
             (a, b, c) = (globals["a"], globals["b"], globals["c"]);
         }
         BridgeModule.Register("bench_noop", _ => null);
+        // The typed export of a real kernel's shape: a communicator, a numpy array viewed as a span, a scalar.
+        BridgeModule.Register("bench_typed", new Func<Comm, PyBuffer<double>, double, double>(
+            static (comm, a, f) => comm.Size + a.ReadOnlySpan[0] * f));
+        using (Py.Gil())
+            Py.Exec("""
+                import numpy
+                from pympibridge import world
+                arr = numpy.ones(8)
+                """, globals);
 
         records.Add(new("call_noarg", "csharp", 0, "ns_per_call", NanosecondsPerIteration(() =>
         {
@@ -62,6 +73,9 @@ public sealed class PythonBenchSuite : IBenchSuite
         records.Add(new("call_3args", "python", 0, "ns_per_call", PythonTimeit(globals, "f3(a, b, c)")));
         records.Add(new("python_calls_csharp", "csharp", 0, "ns_per_call", PythonTimeit(globals, "_pympibridge.bench_noop()")));
         records.Add(new("python_calls_csharp", "python", 0, "ns_per_call", PythonTimeit(globals, "f0()")));
+        // Python calling a C# function with typed parameters (Comm, PyBuffer<double>, double) through its compiled invoker.
+        records.Add(new("python_calls_csharp_typed", "csharp", 0, "ns_per_call", PythonTimeit(globals, "_pympibridge.bench_typed(world, arr, 2.0)")));
+        records.Add(new("python_calls_csharp_typed", "python", 0, "ns_per_call", PythonTimeit(globals, "f3(world, arr, 2.0)")));
 
         using (Py.Gil())
             foreach (var o in new[] { globals, noArgs, threeArgs, a, b, c }) o.Dispose();

@@ -24,6 +24,7 @@ public static class Program
         BridgeScenarios.Register(Add);
         JobFailureScenarios.Register(Add);
         LifetimeScenarios.Register(Add);
+        ElementTypeScenarios.Register(Add);
 
         // Python process-lifetime scenarios run in a fresh process without MPI (exit modes, venv embedding).
         if (args.Length > 0 && PythonScenarios.Run(args[0], args[1..]) is { } exitCode) return exitCode;

@@ -173,6 +173,26 @@ public sealed partial class Comm : IDisposable
     }
 
     /// <summary>
+    /// A view of a communicator someone else owns, given by its C handle (e.g. read from an mpi4py object): World and
+    /// Self for theirs, otherwise a view that Dispose leaves alone. <paramref name="reuse"/>, a view made earlier, is
+    /// returned instead of a new one when it is live, has the same handle, and MPI still gives it the same rank and size
+    /// (a freed handle reused by a new communicator then gets a new view).
+    /// </summary>
+    internal static unsafe Comm Borrow(nint handle, Comm? reuse)
+    {
+        MpiEnvironment.RequireInitialized();
+        if (handle == 0 || handle == MpiLibrary.Abi.CommNull)
+            throw new ArgumentException("the handle is MPI_COMM_NULL (freed, or this rank is not a member).", nameof(handle));
+        if (handle == MpiLibrary.Abi.CommWorld) return World;
+        if (handle == MpiLibrary.Abi.CommSelf) return Self;
+        if (reuse is { _handle: var h, _ownsHandle: false } && h == handle && !MpiEnvironment.IsFinalized &&
+            QueryInt(MpiNative.Comm_rank, handle, "MPI_Comm_rank") == reuse.Rank &&
+            QueryInt(MpiNative.Comm_size, handle, "MPI_Comm_size") == reuse.Size)
+            return reuse;
+        return new Comm(handle, ownsHandle: false, $"borrowed 0x{handle:x}");
+    }
+
+    /// <summary>
     /// Frees a communicator we created (<c>MPI_Comm_free</c>) and makes this object unusable. No effect at all on
     /// World and Self; a borrowed handle (<see cref="FromFortran"/> without ownership) is left to its owner.
     /// </summary>

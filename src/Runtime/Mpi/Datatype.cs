@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using PyMpiBridge.Mpi.Interop;
 
@@ -11,6 +10,9 @@ namespace PyMpiBridge.Mpi;
 internal static class Datatype<T> where T : unmanaged
 {
     private static nint s_handle;
+
+    /// <summary>Whether MPI's predefined operations compute on T (a JIT-time constant once T is known).</summary>
+    public static readonly bool PredefinedOpsApply = ElementType.For(typeof(T))?.MpiArithmetic ?? true;
 
     public static nint Handle
     {
@@ -32,35 +34,35 @@ internal static class Datatype<T> where T : unmanaged
     }
 }
 
-/// <summary>Which .NET element types map to which MPI datatype (the same choices mpi4py makes for numpy dtypes).</summary>
+/// <summary>Which .NET element types map to which MPI datatype: read from the one table, <see cref="ElementType"/>.</summary>
 internal static class Datatypes
 {
-    private static readonly Dictionary<Type, PrimitiveDatatype> s_map = new()
-    {
-        [typeof(sbyte)] = PrimitiveDatatype.SignedChar,
-        [typeof(byte)] = PrimitiveDatatype.UnsignedChar,
-        [typeof(short)] = PrimitiveDatatype.Short,
-        [typeof(ushort)] = PrimitiveDatatype.UnsignedShort,
-        [typeof(int)] = PrimitiveDatatype.Int,
-        [typeof(uint)] = PrimitiveDatatype.Unsigned,
-        [typeof(long)] = PrimitiveDatatype.Long,           // LP64: C long is 64-bit
-        [typeof(ulong)] = PrimitiveDatatype.UnsignedLong,
-        [typeof(nint)] = PrimitiveDatatype.Long,
-        [typeof(nuint)] = PrimitiveDatatype.UnsignedLong,
-        [typeof(float)] = PrimitiveDatatype.Float,
-        [typeof(double)] = PrimitiveDatatype.Double,
-        [typeof(bool)] = PrimitiveDatatype.CBool,          // 1 byte, like C _Bool
-        [typeof(char)] = PrimitiveDatatype.UnsignedShort,  // UTF-16 code unit
-        [typeof(Complex)] = PrimitiveDatatype.CDoubleComplex,
-    };
-
     /// <summary>Element types Send/Recv/collectives accept.</summary>
-    public static IReadOnlyCollection<Type> Supported => s_map.Keys;
+    public static IReadOnlyCollection<Type> Supported => ElementType.All.Select(e => e.Type).ToArray();
 
-    public static PrimitiveDatatype? PrimitiveOf(Type type) => s_map.TryGetValue(type, out var kind) ? kind : null;
+    public static PrimitiveDatatype? PrimitiveOf(Type type) => ElementType.For(type)?.Mpi;
 
     public static NotSupportedException Unsupported(Type type) => new(
-        $"Element type {type.FullName} has no MPI datatype mapping. Supported: " +
-        string.Join(", ", s_map.Keys.Select(t => t.Name)) +
-        ". To move a struct's raw bytes, send MemoryMarshal.AsBytes(span) and receive into a byte span.");
+        $"Element type {type.FullName} has no MPI datatype mapping. Supported: {ElementType.Names}. " +
+        "To move a struct's raw bytes, send MemoryMarshal.AsBytes(span) and receive into a byte span.");
+
+    /// <summary>The size in bytes MPI gives the datatype of <paramref name="type"/> (<c>MPI_Type_size</c>).</summary>
+    public static unsafe int MpiSizeOf(Type type)
+    {
+        var element = ElementType.For(type) ?? throw Unsupported(type);
+        int size = 0;
+        MpiError.Check(MpiNative.Type_size(MpiLibrary.Abi.Datatype(element.Mpi), &size), "MPI_Type_size");
+        return size;
+    }
+
+    /// <summary>Predefined operations compute only on types MPI does arithmetic on (not Half).</summary>
+    public static void CheckPredefinedOp(Type type, string op)
+    {
+        var element = ElementType.For(type) ?? throw Unsupported(type);
+        if (!element.MpiArithmetic)
+            throw new NotSupportedException(
+                $"MPI's predefined {op} cannot reduce {type.Name} elements: {element.DTypeName} moves through MPI as raw " +
+                $"{element.Size}-byte words, which MPI's arithmetic would misread. Reduce with a user-defined Op.Create<{type.Name}>(...), " +
+                "or widen to float first.");
+    }
 }

@@ -94,10 +94,10 @@ public sealed class Op : IDisposable
 
     /// <summary>The handle to pass MPI for a reduction over <typeparamref name="T"/>; checks user ops match T.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal nint HandleFor<T>()
+    internal nint HandleFor<T>() where T : unmanaged
     {
         nint h = _handle;
-        if ((h == 0) | (_elementType is not null)) h = ResolveFor(typeof(T));
+        if ((h == 0) | (_elementType is not null) | !Datatype<T>.PredefinedOpsApply) h = ResolveFor(typeof(T));
         return h;
     }
 
@@ -106,7 +106,7 @@ public sealed class Op : IDisposable
     {
         if (_predefined is { } op)
         {
-            if (Datatypes.PrimitiveOf(elementType) is null) throw Datatypes.Unsupported(elementType);
+            Datatypes.CheckPredefinedOp(elementType, Name);
             return _handle = MpiLibrary.Abi.Op(op);
         }
         if (_handle == 0) throw new ObjectDisposedException(nameof(Op), $"Operation '{Name}' has been disposed.");

@@ -25,7 +25,7 @@ internal static class ObjectCodec
         {
             case PyObject o:
                 return o.CloneRef();
-            case byte[]: // bytes stay bytes, as in Python
+            case byte[] when value.GetType() == typeof(byte[]): // bytes stay bytes, as in Python (not sbyte[]: the CLR lets it match byte[])
             case string:
             case null:
                 return PyObject.From(value);
@@ -115,10 +115,8 @@ internal static class ObjectCodec
     private static bool IsSet(object value) =>
         value.GetType().GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(ISet<>));
 
-    private static bool IsNumeric(Type t) =>
-        t == typeof(double) || t == typeof(float) || t == typeof(long) || t == typeof(int) || t == typeof(short) ||
-        t == typeof(sbyte) || t == typeof(ulong) || t == typeof(uint) || t == typeof(ushort) || t == typeof(byte) ||
-        t == typeof(bool) || t == typeof(Complex);
+    /// <summary>Arrays of the table's canonical element types travel as numpy arrays (char, nint, nuint as lists).</summary>
+    private static bool IsNumeric(Type t) => ElementType.For(t) is { Canonical: true };
 
     /// <summary>A numpy view of the .NET array (no copy here; pickling copies once into the message).</summary>
     private static PyObject ShareArray(Array array)
@@ -136,34 +134,26 @@ internal static class ObjectCodec
 
     private static bool IsNdarray(PyObject value) => value.TypeName is "numpy.ndarray" or "ndarray";
 
-    /// <summary>A .NET copy of a numpy array, with the element type its dtype names.</summary>
+    /// <summary>A .NET copy of a numpy array, with the element type the table gives its dtype's kind and size.</summary>
     private static Array ArrayFromNumpy(PyObject ndarray)
     {
         using var numpy = Py.Import("numpy");
         using var contiguous = numpy.CallMethod("ascontiguousarray", ndarray);
         using var dtype = contiguous.GetAttr("dtype");
-        using var charCode = dtype.GetAttr("char");
+        using var kindObject = dtype.GetAttr("kind");
+        using var itemSize = dtype.GetAttr("itemsize");
+        using var byteOrder = dtype.GetAttr("byteorder");
         using var shapeObject = contiguous.GetAttr("shape");
         long[] shape = shapeObject.As<long[]>();
-        return charCode.As<string>() switch
-        {
-            "d" => Copy<double>(contiguous, shape),
-            "f" => Copy<float>(contiguous, shape),
-            "l" or "q" => Copy<long>(contiguous, shape),
-            "i" => Copy<int>(contiguous, shape),
-            "h" => Copy<short>(contiguous, shape),
-            "b" => Copy<sbyte>(contiguous, shape),
-            "L" or "Q" => Copy<ulong>(contiguous, shape),
-            "I" => Copy<uint>(contiguous, shape),
-            "H" => Copy<ushort>(contiguous, shape),
-            "B" => Copy<byte>(contiguous, shape),
-            "?" => Copy<bool>(contiguous, shape),
-            "D" => Copy<Complex>(contiguous, shape),
-            string other => throw new InvalidCastException(
-                $"a numpy array of dtype '{dtype}' (char '{other}') has no .NET element type here; " +
-                "send numeric arrays (int8…uint64, float32/64, complex128, bool) or convert with .astype(...) first."),
-        };
+        string kind = kindObject.As<string>();
+        var element = (byteOrder.As<string>() == ">" ? null : ElementType.CanonicalOf(kind[0], itemSize.As<long>()))
+            ?? throw new InvalidCastException(
+                $"a numpy array of dtype '{dtype}' has no .NET element type here; send numeric arrays " +
+                $"({string.Join(", ", ElementType.All.Where(e => e.Canonical).Select(e => e.DTypeName))}) or convert with .astype(...) first.");
+        return (Array)CopyMethod.MakeGenericMethod(element.Type).Invoke(null, [contiguous, shape])!;
     }
+
+    private static readonly MethodInfo CopyMethod = typeof(ObjectCodec).GetMethod(nameof(Copy), BindingFlags.NonPublic | BindingFlags.Static)!;
 
     private static Array Copy<T>(PyObject contiguous, long[] shape) where T : unmanaged
     {

@@ -39,6 +39,33 @@ public static class CommSharing
     }
 
     /// <summary>
+    /// <see cref="FromMpi4py(PyObject)"/> for an exported function's argument, without allocating: an mpi4py
+    /// <c>Comm</c>/<c>Intracomm</c> keeps its C handle as the first field after the object header (<c>ob_mpi</c>,
+    /// checked once against <c>MPI._handleof</c>), so the handle is read directly; World and Self map to their
+    /// singletons and other communicators to a view reused while its handle stays the same communicator. Anything
+    /// else (subclasses, non-communicators, COMM_NULL) goes the general way, with its errors.
+    /// </summary>
+    internal static Comm FromMpi4py(BorrowedReference argument)
+    {
+        var mpi4py = Mpi4py.Get();
+        nint type = argument.TypeAddress;
+        if (mpi4py.HandleOffset != 0 && (type == mpi4py.IntracommTypeAddress || type == mpi4py.CommTypeAddress))
+        {
+            nint handle = mpi4py.HandleIsPointer ? argument.ReadPointerField(mpi4py.HandleOffset) : (nint)argument.ReadUInt32Field(mpi4py.HandleOffset);
+            if (handle != 0 && handle != PyMpiBridge.Mpi.Interop.MpiLibrary.Abi.CommNull)
+            {
+                int slot = (int)((ulong)handle >> 4) & (s_views.Length - 1);
+                return s_views[slot] = Comm.Borrow(handle, s_views[slot]);
+            }
+        }
+        using var obj = argument.ToPyObject();
+        return FromMpi4py(obj);
+    }
+
+    /// <summary>Views handed to exported functions, by handle (GIL-protected).</summary>
+    private static readonly Comm?[] s_views = new Comm?[8];
+
+    /// <summary>
     /// mpi4py's communicator types and COMM_NULL, looked up once: exported C# functions taking a Comm convert on every
     /// call. Held for the process lifetime, like the one interpreter they belong to. Caller holds the GIL.
     /// </summary>
@@ -46,11 +73,41 @@ public static class CommSharing
     {
         private static Mpi4py? s_instance;
 
+        /// <summary>Where <c>ob_mpi</c> sits in a communicator object (0: layout not as expected, read it the slow way).</summary>
+        public int HandleOffset { get; private init; }
+        public bool HandleIsPointer { get; private init; }
+        public nint IntracommTypeAddress { get; } = Intracomm.DangerousGetAddress();
+        public nint CommTypeAddress { get; } = CommType.DangerousGetAddress();
+
         public static Mpi4py Get()
         {
             if (s_instance is { } cached) return cached;
             using var mpi = Py.Import("mpi4py.MPI");
-            return s_instance = new Mpi4py(mpi.GetAttr("Intracomm"), mpi.GetAttr("Comm"), mpi.GetAttr("COMM_NULL"));
+            bool pointer = PyMpiBridge.Mpi.Interop.MpiLibrary.Abi.Kind == MpiAbi.OpenMpi;
+            return s_instance = new Mpi4py(mpi.GetAttr("Intracomm"), mpi.GetAttr("Comm"), mpi.GetAttr("COMM_NULL"))
+            {
+                HandleOffset = FindHandleOffset(mpi, pointer),
+                HandleIsPointer = pointer,
+            };
+        }
+
+        /// <summary>
+        /// 16 (after ob_refcnt and ob_type) when both COMM_WORLD and COMM_SELF hold there exactly what
+        /// <c>MPI._handleof</c> reports, as mpi4py 3 and 4 lay out <c>cdef class Comm: cdef MPI_Comm ob_mpi</c>; else 0.
+        /// </summary>
+        private static int FindHandleOffset(PyObject mpi, bool pointer)
+        {
+            const int offset = 16;
+            foreach (string name in (string[])["COMM_WORLD", "COMM_SELF"])
+            {
+                using var comm = mpi.GetAttr(name);
+                using var handleOf = mpi.CallMethod("_handleof", comm);
+                nint expected = (nint)handleOf.As<long>();
+                var o = new BorrowedReference(comm.Handle);
+                nint actual = pointer ? o.ReadPointerField(offset) : (nint)o.ReadUInt32Field(offset);
+                if (actual != expected) return 0;
+            }
+            return offset;
         }
     }
 }

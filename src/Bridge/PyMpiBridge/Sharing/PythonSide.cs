@@ -38,7 +38,7 @@ internal static class PythonSide
         }
 
         // Exported C# functions take and return communicators: an mpi4py Comm arrives as a C# view of the same handle.
-        PyConverters.Register<Comm>(CommSharing.FromMpi4py, CommSharing.ToMpi4py);
+        PyConverters.RegisterBorrowed<Comm>(CommSharing.FromMpi4py, CommSharing.ToMpi4py);
         BridgeModule.Register("_world_f", new Func<int>(() => session.World.ToFortran()),
             "Fortran handle of the host's MPI_COMM_WORLD (see pympibridge.world).");
         BridgeModule.Register("_rank", new Func<int>(() => session.Rank), "This rank in the host's world.");

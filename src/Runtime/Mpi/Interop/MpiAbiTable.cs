@@ -3,9 +3,6 @@ namespace PyMpiBridge.Mpi.Interop;
 /// <summary>The predefined MPI reduction operations, in the order of <see cref="MpiAbiTable.Ops"/>.</summary>
 internal enum PredefinedOp { Sum, Prod, Min, Max, Land, Lor, Lxor, Band, Bor, Bxor }
 
-/// <summary>The MPI datatypes we map .NET primitives to, in the order of <see cref="MpiAbiTable.Datatypes"/>.</summary>
-internal enum PrimitiveDatatype { SignedChar, UnsignedChar, Short, UnsignedShort, Int, Unsigned, Long, UnsignedLong, Float, Double, CBool, CDoubleComplex, Byte }
-
 /// <summary>
 /// Everything that differs between MPI ABIs and that a C program would get from <c>mpi.h</c>:
 /// predefined handles, sentinels, special ranks, the <c>MPI_Status</c> layout, error classes.

@@ -93,6 +93,9 @@ internal static unsafe class MpiNative
     public static delegate* unmanaged<void*, int, nint, int, nint, nint*, int> Ibcast;
     public static delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int> Iallreduce;
 
+    // --- datatypes ---
+    public static delegate* unmanaged<nint, int*, int> Type_size;
+
     // --- user-defined operations ---
     public static delegate* unmanaged<void*, int, nint*, int> Op_create;
     public static delegate* unmanaged<nint*, int> Op_free;
@@ -116,6 +119,7 @@ internal static unsafe class MpiNative
         Error_class = (delegate* unmanaged<int, int*, int>)R("MPI_Error_class");
         Error_string = (delegate* unmanaged<int, byte*, int*, int>)R("MPI_Error_string");
 
+        Type_size = (delegate* unmanaged<nint, int*, int>)R("MPI_Type_size");
         Comm_set_errhandler = (delegate* unmanaged<nint, nint, int>)R("MPI_Comm_set_errhandler");
         Comm_rank = (delegate* unmanaged<nint, int*, int>)R("MPI_Comm_rank");
         Comm_size = (delegate* unmanaged<nint, int*, int>)R("MPI_Comm_size");

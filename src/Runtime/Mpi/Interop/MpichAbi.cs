@@ -17,6 +17,7 @@ internal static class MpichAbi
     public const uint SignedChar = 0x4c000118, UnsignedChar = 0x4c000102, Short = 0x4c000203, UnsignedShort = 0x4c000204;
     public const uint Int = 0x4c000405, Unsigned = 0x4c000406, Long = 0x4c000807, UnsignedLong = 0x4c000808;
     public const uint Float = 0x4c00040a, Double = 0x4c00080b, CBool = 0x4c00013f, CDoubleComplex = 0x4c001041, Byte = 0x4c00010d;
+    public const uint CFloatComplex = 0x4c000840;
 
     public const uint Sum = 0x58000003, Prod = 0x58000004, Min = 0x58000002, Max = 0x58000001, Land = 0x58000005;
     public const uint Lor = 0x58000007, Lxor = 0x58000009, Band = 0x58000006, Bor = 0x58000008, Bxor = 0x5800000a;
@@ -34,7 +35,7 @@ internal static class MpichAbi
         Datatypes =
         [
             H(SignedChar), H(UnsignedChar), H(Short), H(UnsignedShort), H(Int), H(Unsigned),
-            H(Long), H(UnsignedLong), H(Float), H(Double), H(CBool), H(CDoubleComplex), H(Byte),
+            H(Long), H(UnsignedLong), H(Float), H(Double), H(CBool), H(CDoubleComplex), H(Byte), H(CFloatComplex),
         ],
         Ops = [H(Sum), H(Prod), H(Min), H(Max), H(Land), H(Lor), H(Lxor), H(Band), H(Bor), H(Bxor)],
         InPlace = -1,        // (void*)-1

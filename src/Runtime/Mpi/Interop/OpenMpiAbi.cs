@@ -17,6 +17,7 @@ internal static class OpenMpiAbi
         "ompi_mpi_signed_char", "ompi_mpi_unsigned_char", "ompi_mpi_short", "ompi_mpi_unsigned_short",
         "ompi_mpi_int", "ompi_mpi_unsigned", "ompi_mpi_long", "ompi_mpi_unsigned_long",
         "ompi_mpi_float", "ompi_mpi_double", "ompi_mpi_c_bool", "ompi_mpi_c_double_complex", "ompi_mpi_byte",
+        "ompi_mpi_c_float_complex",
     ];
 
     public static readonly string[] OpSymbols =

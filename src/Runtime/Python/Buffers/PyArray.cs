@@ -90,7 +90,7 @@ public static unsafe class PyArray
     }
 
     private static ElementType ElementOf<T>() => ElementType.For(typeof(T))
-        ?? throw new NotSupportedException($"{typeof(T)} cannot be shared with numpy; use one of: {string.Join(", ", ElementType.All.Select(e => e.Type.Name))}.");
+        ?? throw new NotSupportedException($"{typeof(T)} cannot be shared with numpy; use one of: {ElementType.Names}.");
 
     private static long[] CheckedCStrides(long[] shape, ElementType element, long length)
     {

@@ -10,6 +10,10 @@ namespace PyMpiBridge.Python;
 public sealed unsafe class PyBuffer<T> : IDisposable, IPinCounted where T : unmanaged
 {
     private readonly PyBufferView _view;
+    private static readonly ElementType? s_element = ElementType.For(typeof(T));
+
+    /// <summary>One released view kept for the next exported-function argument of this element type (GIL-protected).</summary>
+    private static PyBuffer<T>? s_spare;
     private OwnedMemoryManager<T>? _memory;
     private int _pins;
     private bool _disposed, _releaseDeferred;
@@ -21,8 +25,70 @@ public sealed unsafe class PyBuffer<T> : IDisposable, IPinCounted where T : unma
     public static PyBuffer<T> Get(PyObject obj, bool writable = false)
     {
         var element = ElementType.For(typeof(T))
-            ?? throw new NotSupportedException($"{typeof(T)} is not a numeric element type; use one of: {string.Join(", ", ElementType.All.Select(e => e.Type.Name))}.");
+            ?? throw new NotSupportedException($"{typeof(T)} is not a numeric element type; use one of: {ElementType.Names}.");
         var view = PyBufferView.Acquire(obj.Handle, writable, typeof(PyBuffer<T>));
+        try
+        {
+            view.CheckElementType(element);
+            return new PyBuffer<T>(view);
+        }
+        catch
+        {
+            view.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A view of an exported function's argument, valid during the call: reuses the view the previous call returned,
+    /// so the call allocates nothing. Caller holds the GIL; give it back with <see cref="ReturnArgument"/>.
+    /// </summary>
+    internal static PyBuffer<T> RentArgument(nint o)
+    {
+        var element = s_element ?? throw new NotSupportedException($"{typeof(T)} is not a numeric element type; use one of: {ElementType.Names}.");
+        var buffer = s_spare;
+        if (buffer is null) return Get(new BorrowedReference(o), element);
+        s_spare = null;
+        buffer._view.Fill(o, writable: false, typeof(PyBuffer<T>), allowDirect: true);
+        if (!element.SameLayoutAs(buffer._view.Element))
+        {
+            buffer._view.ReleaseForReuse();
+            s_spare = buffer;
+            buffer._view.CheckElementType(element); // throws, naming both types
+        }
+        buffer._disposed = false;
+        buffer._memory = null;
+        return buffer;
+    }
+
+    /// <summary>After the call: releases the view, and keeps this object for the next call unless a pending request pins it.</summary>
+    internal void ReturnArgument()
+    {
+        if (_memory is null && !_disposed)
+        {
+            // No Memory was taken, so nothing can pin this view: released and kept without taking the lock.
+            _disposed = true;
+            _view.ReleaseForReuse();
+            s_spare = this;
+            return;
+        }
+        lock (_view)
+        {
+            if (_disposed) return; // the function disposed it: nothing to reuse safely
+            _disposed = true;
+            if (_pins > 0)
+            {
+                _releaseDeferred = true;
+                return;
+            }
+        }
+        _view.ReleaseForReuse();
+        s_spare = this;
+    }
+
+    private static PyBuffer<T> Get(BorrowedReference o, ElementType element)
+    {
+        var view = PyBufferView.Acquire(o.Address, false, typeof(PyBuffer<T>));
         try
         {
             view.CheckElementType(element);
@@ -94,6 +160,7 @@ public sealed unsafe class PyBuffer<T> : IDisposable, IPinCounted where T : unma
         get
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_memory is null) _view.EnsureOwned(); // the memory may now outlive the call that lent the array
             return _memory ??= new OwnedMemoryManager<T>(this, DataChecked(), SpanLength());
         }
     }
@@ -136,7 +203,7 @@ public sealed unsafe class PyBuffer<T> : IDisposable, IPinCounted where T : unma
         : throw new InvalidOperationException($"{_view.ItemCount} elements do not fit in one Span<{typeof(T).Name}>; view slices of the array instead.");
 
     /// <summary>A C-ordered copy of the elements; works for any strides.</summary>
-    public T[] ToArray() => (T[])_view.CopyToArray(_view.Element!);
+    public T[] ToArray() => (T[])_view.CopyToArray(ElementType.For(typeof(T))!);
 
     /// <summary>
     /// Releases the view (under the GIL if held, otherwise at the next GIL acquisition); if <see cref="Memory"/> is

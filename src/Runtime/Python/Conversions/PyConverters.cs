@@ -26,6 +26,24 @@ public static class PyConverters
         s_any = true;
     }
 
+    /// <summary>
+    /// Registers how <typeparamref name="T"/> crosses, reading the Python object through a borrowed reference (the GIL
+    /// is held; do not keep it): exported C# functions with a <typeparamref name="T"/> parameter convert without
+    /// wrapping the object or boxing, so a converter that allocates nothing makes the call allocate nothing.
+    /// </summary>
+    public static void RegisterBorrowed<T>(Func<BorrowedReference, T> toManaged, Func<T, PyObject>? toPython) where T : class
+    {
+        ArgumentNullException.ThrowIfNull(toManaged);
+        Borrowed<T>.ToManaged = toManaged;
+        Register<T>(o => toManaged(new BorrowedReference(o.Handle)), toPython);
+    }
+
+    /// <summary>The borrowed-reference converter of <typeparamref name="T"/>, if registered (one static read per call).</summary>
+    internal static class Borrowed<T>
+    {
+        public static volatile Func<BorrowedReference, T>? ToManaged;
+    }
+
     internal static bool TryToManaged(nint o, Type target, out object? value)
     {
         value = null;

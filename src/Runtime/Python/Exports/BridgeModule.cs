@@ -17,9 +17,9 @@ public static unsafe class BridgeModule
     /// <summary>The module name Python imports.</summary>
     public const string Name = "_pympibridge";
 
-    // ResultIsFresh: the function returns a reference made for this call (DelegateAdapter), which Python then takes;
-    // otherwise the result stays the caller's (it may be cached) and Python gets a new reference to it.
-    private sealed record Entry(string Name, PyFunction Function, bool ResultIsFresh);
+    // Raw (a compiled export, DelegateAdapter) returns a new reference made for this call, which Python takes; a PyFunction's
+    // result stays the caller's (it may be cached) and Python gets a new reference to it.
+    private sealed record Entry(string Name, PyFunction? Function, RawPyFunction? Raw);
 
     private static readonly Lock Gate = new();
     private static Entry[] _entries = new Entry[16];
@@ -54,12 +54,15 @@ public static unsafe class BridgeModule
     /// Exports <paramref name="function"/> as <c>_pympibridge.&lt;name&gt;</c>: the fastest form, arguments are read
     /// straight from the call (<see cref="PyArguments"/>). Registering a name again replaces the function.
     /// </summary>
-    public static void Register(string name, PyFunction function, string? doc = null) => Register(name, function, doc, resultIsFresh: false);
+    public static void Register(string name, PyFunction function, string? doc = null)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        Register(name, function, null, doc);
+    }
 
-    private static void Register(string name, PyFunction function, string? doc, bool resultIsFresh)
+    private static void Register(string name, PyFunction? function, RawPyFunction? raw, string? doc)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        ArgumentNullException.ThrowIfNull(function);
         using var gil = Py.Gil();
         int index;
         lock (Gate)
@@ -71,7 +74,7 @@ public static unsafe class BridgeModule
                 Array.Copy(_entries, bigger, index);
                 _entries = bigger;
             }
-            _entries[index] = new Entry(name, function, resultIsFresh);
+            _entries[index] = new Entry(name, function, raw);
             Volatile.Write(ref _count, index + 1);
         }
         // The method definition must outlive the function object: allocated once per registration, never freed.
@@ -96,7 +99,7 @@ public static unsafe class BridgeModule
     {
         ArgumentNullException.ThrowIfNull(function);
         if (function is PyFunction direct) { Register(name, direct, doc); return; }
-        Register(name, DelegateAdapter.Create(name, function.Method, function.Target), doc ?? Signature(name, function.Method), resultIsFresh: true);
+        Register(name, null, DelegateAdapter.Create(name, function.Method, function), doc ?? Signature(name, function.Method));
     }
 
     /// <summary>Exports every static method of <paramref name="type"/> marked with <see cref="PythonExportAttribute"/>.</summary>
@@ -111,7 +114,7 @@ public static unsafe class BridgeModule
             var export = method.GetCustomAttribute<PythonExportAttribute>();
             if (export is null) continue;
             string name = export.Name ?? SnakeCase(method.Name);
-            Register(name, DelegateAdapter.Create(name, method, null), export.Doc ?? Signature(name, method), resultIsFresh: true);
+            Register(name, null, DelegateAdapter.Create(name, method, null), export.Doc ?? Signature(name, method));
             names.Add(name);
         }
         return names;
@@ -141,13 +144,13 @@ public static unsafe class BridgeModule
             int overflow;
             int index = (int)CPython.PyLong_AsLongLongAndOverflow(self, &overflow);
             Entry entry = _entries[index];
-            PyObject? result = entry.Function(new PyArguments(args, (int)nargs, kwnames, entry.Name));
+            if (entry.Raw is { } raw) return raw(new PyArguments(args, (int)nargs, kwnames, entry.Name)); // a new reference
+            PyObject? result = entry.Function!(new PyArguments(args, (int)nargs, kwnames, entry.Name));
             if (result is null)
             {
                 CPython.Py_IncRef(CPython.Py_None);
                 return CPython.Py_None;
             }
-            if (entry.ResultIsFresh) return result.StealHandle();
             nint handle = result.Handle; // the C# object stays valid (it may be cached): Python gets its own reference
             CPython.Py_IncRef(handle);
             return handle;

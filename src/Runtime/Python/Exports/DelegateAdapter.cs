@@ -1,92 +1,267 @@
+using System.Linq.Expressions;
 using System.Reflection;
-using System.Runtime.ExceptionServices;
+using PyMpiBridge.Python.Interop;
 
 namespace PyMpiBridge.Python;
 
-/// <summary>Turns a typed method into a <see cref="PyFunction"/> converting arguments by parameter type.</summary>
-internal static class DelegateAdapter
+/// <summary>
+/// Turns a typed method into a function Python calls, compiled once per export: an expression tree converts each
+/// argument with the converter of its parameter type (<see cref="ArgumentConverter{T}"/>), calls the method directly
+/// and converts the result (<see cref="ResultConverter{T}"/>). No reflection runs on the call path, and primitive,
+/// registered (e.g. <c>Comm</c>) and <see cref="PyBuffer{T}"/> arguments allocate nothing per call.
+/// </summary>
+internal static unsafe class DelegateAdapter
 {
-    public static PyFunction Create(string name, MethodInfo method, object? target)
+    /// <summary>The compiled body: reads the bound arguments (borrowed, 0 for "use the default") from <c>argv</c>, returns a new reference.</summary>
+    internal delegate nint CompiledBody(nint argv);
+
+    private static readonly MethodInfo ReadSlot = typeof(DelegateAdapter).GetMethod(nameof(Slot), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo NoneMethod = typeof(DelegateAdapter).GetMethod(nameof(None), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    private static nint Slot(nint argv, int index) => ((nint*)argv)[index];
+
+    private static nint None()
+    {
+        CPython.Py_IncRef(CPython.Py_None);
+        return CPython.Py_None;
+    }
+
+    /// <summary>
+    /// Compiles an export of <paramref name="method"/>: static when <paramref name="function"/> is null, otherwise called
+    /// through <paramref name="function"/> (a delegate over it, closures included).
+    /// </summary>
+    public static RawPyFunction Create(string name, MethodInfo method, Delegate? function)
     {
         ParameterInfo[] parameters = method.GetParameters();
         foreach (var p in parameters)
-            if (p.ParameterType.IsByRef || p.ParameterType.IsByRefLike)
+            if (p.ParameterType.IsByRef || p.ParameterType.IsByRefLike || p.ParameterType.IsPointer)
                 throw new NotSupportedException($"Parameter '{p.Name}' of {method.Name} is {p.ParameterType}; use PyBuffer<T> for zero-copy arrays, or register a PyFunction.");
-        int required = parameters.Count(p => !p.IsOptional);
-        bool returnsVoid = method.ReturnType == typeof(void);
 
-        return args =>
+        var argv = Expression.Parameter(typeof(nint), "argv");
+        var locals = new ParameterExpression[parameters.Length];
+        var body = new List<Expression>();
+        var releases = new List<Expression>();
+        for (int i = 0; i < parameters.Length; i++)
         {
-            if (args.Count > parameters.Length)
-                throw new ArgumentCountException($"{name}() takes at most {parameters.Length} argument(s) ({args.Count} given).");
-            var values = new object?[parameters.Length];
-            var toDispose = new List<IDisposable>();
-            try
-            {
-                string[] keywords = args.KeywordCount == 0 ? [] : args.KeywordNames();
-                foreach (string keyword in keywords)
-                {
-                    int at = Array.FindIndex(parameters, p => p.Name == keyword);
-                    if (at < 0) throw new ArgumentCountException($"{name}() got an unexpected keyword argument '{keyword}'.");
-                    if (at < args.Count) throw new ArgumentCountException($"{name}() got multiple values for argument '{keyword}'.");
-                }
-                for (int i = 0; i < parameters.Length; i++)
-                {
-                    var p = parameters[i];
-                    BorrowedReference argument;
-                    if (i < args.Count) argument = args[i];
-                    else if (!args.TryGetKeyword(p.Name!, out argument))
-                    {
-                        if (!p.IsOptional)
-                            throw new ArgumentCountException($"{name}() missing required argument '{p.Name}' (takes {required} to {parameters.Length}).");
-                        values[i] = p.DefaultValue is DBNull ? null : p.DefaultValue;
-                        continue;
-                    }
-                    values[i] = Convert(argument, p, name, i, toDispose);
-                }
-                object? result;
-                try { result = method.Invoke(target, values); }
-                catch (TargetInvocationException e) when (e.InnerException is not null)
-                {
-                    ExceptionDispatchInfo.Capture(e.InnerException).Throw();
-                    throw;
-                }
-                if (returnsVoid || result is null) return null;
-                // A PyObject the method returns stays the method's (it may be cached, or be an argument): Python gets a
-                // new reference of its own, and the one returned here is fresh (the trampoline hands it over).
-                if (result is PyObject py) return py.CloneRef();
-                return PyObject.From(result);
-            }
-            finally
-            {
-                foreach (var d in toDispose) d.Dispose();
-            }
-        };
+            var p = parameters[i];
+            Type type = p.ParameterType;
+            locals[i] = Expression.Variable(type, p.Name);
+            object binding = Activator.CreateInstance(typeof(ParameterBinding<>).MakeGenericType(type),
+                name, p.Name ?? $"arg{i}", i, p.IsOptional, p.IsOptional && p.DefaultValue is not DBNull ? p.DefaultValue : null)!;
+            var (convert, release) = ConverterFor(type);
+            body.Add(Expression.Assign(locals[i], Expression.Call(convert, Expression.Call(ReadSlot, argv, Expression.Constant(i)), Expression.Constant(binding))));
+            if (release is not null) releases.Add(Expression.Call(release, locals[i]));
+        }
+        Expression call = function is null
+            ? Expression.Call(method, locals)
+            : Expression.Invoke(Expression.Constant(function), locals);
+        body.Add(method.ReturnType == typeof(void)
+            ? Expression.Block(call, Expression.Call(NoneMethod))
+            : Expression.Call(typeof(ResultConverter<>).MakeGenericType(method.ReturnType).GetMethod(nameof(ResultConverter<int>.ToPython))!, call));
+        Expression block = Expression.Block(typeof(nint), body);
+        if (releases.Count > 0)
+        {
+            // Released in reverse order, each even if an earlier release throws.
+            releases.Reverse();
+            Expression cleanup = releases[^1];
+            for (int k = releases.Count - 2; k >= 0; k--) cleanup = Expression.TryFinally(releases[k], cleanup);
+            block = Expression.TryFinally(block, cleanup);
+        }
+        var compiled = Expression.Lambda<CompiledBody>(Expression.Block(typeof(nint), locals, block), $"export {name}", [argv]).Compile();
+        return new CompiledExport(name, parameters, compiled).Invoke;
     }
 
-    private static object? Convert(BorrowedReference argument, ParameterInfo p, string function, int index, List<IDisposable> toDispose)
+    /// <summary>
+    /// The static methods that convert an argument of <paramref name="type"/> and give it back after the call: direct
+    /// ones for the hot types (float, PyBuffer, registered reference types such as Comm), else <see cref="ArgumentConverter{T}"/>.
+    /// </summary>
+    private static (MethodInfo Convert, MethodInfo? Release) ConverterFor(Type type)
     {
-        Type type = p.ParameterType;
+        const BindingFlags Static = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static;
+        if (type == typeof(double)) return (typeof(FastArguments).GetMethod(nameof(FastArguments.Double), Static)!, null);
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(PyBuffer<>))
+        {
+            Type element = type.GetGenericArguments()[0];
+            return (typeof(FastArguments).GetMethod(nameof(FastArguments.Buffer), Static)!.MakeGenericMethod(element),
+                typeof(FastArguments).GetMethod(nameof(FastArguments.ReturnBuffer), Static)!.MakeGenericMethod(element));
+        }
+        if (!type.IsValueType && type != typeof(object) && type != typeof(string) && type != typeof(PyObject) && !type.IsArray)
+            return (typeof(FastArguments).GetMethod(nameof(FastArguments.Registered), Static)!.MakeGenericMethod(type), null);
+        Type converter = typeof(ArgumentConverter<>).MakeGenericType(type);
+        bool needsRelease = (bool)converter.GetProperty(nameof(ArgumentConverter<int>.NeedsRelease))!.GetValue(null)!;
+        return (converter.GetMethod(nameof(ArgumentConverter<int>.Convert))!,
+            needsRelease ? converter.GetMethod(nameof(ArgumentConverter<int>.Release)) : null);
+    }
+
+    /// <summary>Binds positional and keyword arguments to parameter slots, then runs the compiled body.</summary>
+    private sealed class CompiledExport(string name, ParameterInfo[] parameters, CompiledBody body)
+    {
+        private readonly string[] _names = parameters.Select(p => p.Name ?? "").ToArray();
+        private readonly bool[] _optional = parameters.Select(p => p.IsOptional).ToArray();
+        private readonly int _required = parameters.Count(p => !p.IsOptional);
+
+        public nint Invoke(PyArguments args)
+        {
+            int n = _names.Length, count = args.Count;
+            if (count > n)
+                throw new ArgumentCountException($"{name}() takes at most {n} argument(s) ({count} given).");
+            nint* argv = stackalloc nint[n == 0 ? 1 : n];
+            for (int i = 0; i < count; i++) argv[i] = args.RawAt(i);
+            for (int i = count; i < n; i++) argv[i] = 0;
+            if (args.HasKeywords) BindKeywords(args, argv, count);
+            for (int i = count; i < n; i++)
+                if (argv[i] == 0 && !_optional[i])
+                    throw new ArgumentCountException($"{name}() missing required argument '{_names[i]}' (takes {_required} to {n}).");
+            return body((nint)argv);
+        }
+
+        private void BindKeywords(PyArguments args, nint* argv, int count)
+        {
+            foreach (string keyword in args.KeywordNames())
+            {
+                int at = Array.IndexOf(_names, keyword);
+                if (at < 0) throw new ArgumentCountException($"{name}() got an unexpected keyword argument '{keyword}'.");
+                if (at < count) throw new ArgumentCountException($"{name}() got multiple values for argument '{keyword}'.");
+                args.TryGetKeyword(keyword, out var value);
+                argv[at] = value.Address;
+            }
+        }
+    }
+}
+
+/// <summary>The hot argument conversions, called straight from compiled exports (no delegate in between).</summary>
+internal static unsafe class FastArguments
+{
+    public static double Double(nint o, ParameterBinding<double> binding)
+    {
+        if (o != 0 && CPython.Py_TYPE(o) == CPython.PyFloat_Type) return *(double*)(o + 16); // PyFloat_AS_DOUBLE
+        return ArgumentConverter<double>.Convert(o, binding);
+    }
+
+    public static PyBuffer<T> Buffer<T>(nint o, ParameterBinding<PyBuffer<T>> binding) where T : unmanaged
+    {
+        if (o == 0) return binding.Default;
         try
         {
-            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(PyBuffer<>))
-            {
-                using var o = argument.ToPyObject();
-                var buffer = (IDisposable)type.GetMethod("Get")!.Invoke(null, [o, false])!;
-                toDispose.Add(buffer);
-                return buffer;
-            }
-            object? value = PyConvert.ToManaged(argument.Address, type);
-            if (value is PyObject owned) toDispose.Add(owned);
-            return value;
-        }
-        catch (TargetInvocationException e) when (e.InnerException is InvalidCastException inner)
-        {
-            throw new InvalidCastException($"{function}() argument '{p.Name}' (#{index + 1}): {inner.Message}", inner);
+            return PyBuffer<T>.RentArgument(o);
         }
         catch (InvalidCastException e)
         {
-            throw new InvalidCastException($"{function}() argument '{p.Name}' (#{index + 1}): {e.Message}", e);
+            throw binding.Explain(e);
         }
+    }
+
+    public static void ReturnBuffer<T>(PyBuffer<T>? buffer) where T : unmanaged => buffer?.ReturnArgument();
+
+    /// <summary>A reference type with a borrowed converter (<see cref="PyConverters.RegisterBorrowed{T}"/>), else the general way.</summary>
+    public static T Registered<T>(nint o, ParameterBinding<T> binding) where T : class
+    {
+        if (o == 0 || PyConverters.Borrowed<T>.ToManaged is not { } convert) return ArgumentConverter<T>.Convert(o, binding);
+        try
+        {
+            return convert(new BorrowedReference(o));
+        }
+        catch (InvalidCastException e)
+        {
+            throw binding.Explain(e);
+        }
+    }
+}
+
+/// <summary>What a compiled export knows about one parameter: names for errors, and its default.</summary>
+internal sealed class ParameterBinding<T>(string function, string name, int index, bool optional, object? defaultValue)
+{
+    public readonly string Function = function, Name = name;
+    public readonly int Index = index;
+    public readonly T Default = optional && defaultValue is not null ? (T)defaultValue : default!;
+
+    public InvalidCastException Explain(InvalidCastException e) => new($"{Function}() argument '{Name}' (#{Index + 1}): {e.Message}", e);
+}
+
+/// <summary>
+/// Python → <typeparamref name="T"/> for an exported function's argument (borrowed, under the GIL), chosen once per
+/// type: int/float/bool without boxing, registered conversions (<see cref="PyConverters.RegisterBorrowed{T}"/>) without
+/// wrapping the object, <see cref="PyBuffer{T}"/> reusing the previous call's view, anything else as <see cref="PyObject.As{T}"/>.
+/// </summary>
+internal static unsafe class ArgumentConverter<T>
+{
+    private static readonly Func<nint, T> s_convert = Choose();
+    private static readonly Action<T>? s_release = ChooseRelease();
+
+    /// <summary>Whether a converted argument must be given back after the call (PyObject, PyBuffer, object).</summary>
+    public static bool NeedsRelease => s_release is not null;
+
+    public static T Convert(nint o, ParameterBinding<T> binding)
+    {
+        if (o == 0) return binding.Default;
+        try
+        {
+            return s_convert(o);
+        }
+        catch (InvalidCastException e)
+        {
+            throw binding.Explain(e);
+        }
+    }
+
+    public static void Release(T value)
+    {
+        if (value is not null) s_release!(value);
+    }
+
+    private static Func<nint, T> Choose()
+    {
+        Type t = typeof(T);
+        if (t == typeof(double)) return (Func<nint, T>)(object)new Func<nint, double>(PyConvert.ToDoubleFast);
+        if (t == typeof(float)) return (Func<nint, T>)(object)new Func<nint, float>(o => (float)PyConvert.ToDoubleFast(o));
+        if (t == typeof(long)) return (Func<nint, T>)(object)new Func<nint, long>(PyConvert.ToInt64Fast);
+        if (t == typeof(int)) return (Func<nint, T>)(object)new Func<nint, int>(PyConvert.ToInt32Fast);
+        if (t == typeof(bool))
+            return (Func<nint, T>)(object)new Func<nint, bool>(o =>
+                o == CPython.Py_True || (o != CPython.Py_False && (bool)PyConvert.ToManaged(o, typeof(bool))!));
+        if (t == typeof(PyObject)) return (Func<nint, T>)(object)new Func<nint, PyObject>(o => new BorrowedReference(o).ToPyObject());
+        if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(PyBuffer<>))
+            return typeof(ArgumentConverter<T>).GetMethod(nameof(RentBuffer), BindingFlags.NonPublic | BindingFlags.Static)!
+                .MakeGenericMethod(t.GetGenericArguments()[0]).CreateDelegate<Func<nint, T>>();
+        if (!t.IsValueType && t != typeof(object) && t != typeof(string))
+            return o => PyConverters.Borrowed<T>.ToManaged is { } registered
+                ? registered(new BorrowedReference(o))
+                : (T)PyConvert.ToManaged(o, typeof(T))!;
+        return o => (T)PyConvert.ToManaged(o, typeof(T))!;
+    }
+
+    private static Action<T>? ChooseRelease()
+    {
+        Type t = typeof(T);
+        if (t == typeof(PyObject)) return v => ((PyObject)(object)v!).Dispose();
+        if (t == typeof(object)) return v => (v as PyObject)?.Dispose(); // the natural form of an unknown object
+        if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(PyBuffer<>))
+            return typeof(ArgumentConverter<T>).GetMethod(nameof(ReturnBuffer), BindingFlags.NonPublic | BindingFlags.Static)!
+                .MakeGenericMethod(t.GetGenericArguments()[0]).CreateDelegate<Action<T>>();
+        return null;
+    }
+
+    private static PyBuffer<TElement> RentBuffer<TElement>(nint o) where TElement : unmanaged => PyBuffer<TElement>.RentArgument(o);
+    private static void ReturnBuffer<TElement>(PyBuffer<TElement> buffer) where TElement : unmanaged => buffer.ReturnArgument();
+}
+
+/// <summary><typeparamref name="T"/> → a new Python reference, for an exported function's result; numbers without boxing.</summary>
+internal static unsafe class ResultConverter<T>
+{
+    public static nint ToPython(T value)
+    {
+        nint result;
+        if (typeof(T) == typeof(double)) result = CPython.PyFloat_FromDouble((double)(object)value!);
+        else if (typeof(T) == typeof(float)) result = CPython.PyFloat_FromDouble((float)(object)value!);
+        else if (typeof(T) == typeof(long)) result = CPython.PyLong_FromLongLong((long)(object)value!);
+        else if (typeof(T) == typeof(int)) result = CPython.PyLong_FromLongLong((int)(object)value!);
+        else if (typeof(T) == typeof(bool))
+        {
+            result = (bool)(object)value! ? CPython.Py_True : CPython.Py_False;
+            CPython.Py_IncRef(result);
+        }
+        // A PyObject the method returns stays the method's (it may be cached, or be an argument): Python gets a new reference.
+        else return PyConvert.ToPython(value);
+        return result != 0 ? result : throw PythonException.FetchCurrent();
     }
 }

@@ -24,6 +24,12 @@ public readonly unsafe ref struct PyArguments
     /// <summary>Number of positional arguments.</summary>
     public int Count => _count;
 
+    /// <summary>Positional argument <paramref name="index"/> (0 ≤ index &lt; Count, checked by the caller), borrowed.</summary>
+    internal nint RawAt(int index) => _args[index];
+
+    /// <summary>Whether any keyword argument was given.</summary>
+    internal bool HasKeywords => _kwnames != 0 && CPython.PyTuple_Size(_kwnames) != 0;
+
     /// <summary>Number of keyword arguments.</summary>
     public int KeywordCount => _kwnames == 0 ? 0 : (int)CPython.PyTuple_Size(_kwnames);
 

@@ -5,3 +5,6 @@ namespace PyMpiBridge.Python;
 /// Python gets a new reference of its own, so a cached object may be returned again and again.
 /// </summary>
 public delegate PyObject? PyFunction(PyArguments args);
+
+/// <summary>A compiled export's entry point: returns a new reference for Python to take (never 0; exceptions propagate).</summary>
+internal delegate nint RawPyFunction(PyArguments args);

@@ -12,6 +12,18 @@ public readonly unsafe struct BorrowedReference
 
     internal BorrowedReference(nint address) => Address = address;
 
+    /// <summary>The address of the object's type (<c>Py_TYPE</c>), for identity checks against known types.</summary>
+    internal nint TypeAddress => CPython.Py_TYPE(Address);
+
+    /// <summary>
+    /// A pointer-sized field of an extension object at <paramref name="offset"/> bytes (e.g. mpi4py's <c>ob_mpi</c>).
+    /// Only for layouts verified at start-up by the caller.
+    /// </summary>
+    internal nint ReadPointerField(int offset) => *(nint*)(Address + offset);
+
+    /// <summary>A 32-bit field of an extension object at <paramref name="offset"/> bytes (see <see cref="ReadPointerField"/>).</summary>
+    internal uint ReadUInt32Field(int offset) => *(uint*)(Address + offset);
+
     /// <summary>True for the C null pointer (no object).</summary>
     public bool IsNull => Address == 0;
 

@@ -116,7 +116,8 @@ internal static unsafe partial class PyConvert
     public static double ToDoubleFast(nint o)
     {
         nint type = CPython.Py_TYPE(o);
-        if (type == CPython.PyFloat_Type || type == CPython.PyLong_Type)
+        if (type == CPython.PyFloat_Type) return *(double*)(o + 16); // PyFloat_AS_DOUBLE: ob_fval follows the header
+        if (type == CPython.PyLong_Type)
         {
             double v = CPython.PyFloat_AsDouble(o);
             if (!(v == -1.0 && CPython.PyErr_Occurred() != 0)) return v;

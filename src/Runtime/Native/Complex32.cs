@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace PyMpiBridge.Python;
+namespace PyMpiBridge;
 
 /// <summary>
 /// A single-precision complex number, laid out as numpy's <c>complex64</c> (two float32: real, imaginary),
