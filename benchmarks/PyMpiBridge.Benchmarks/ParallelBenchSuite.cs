@@ -31,6 +31,8 @@ public sealed class ParallelBenchSuite : IBenchSuite
         psi.Environment["PYMPI_COMMAND"] = $"'{Environment.ProcessPath ?? "dotnet"}' '{RepoLayout.PympiDll()}'";
         psi.Environment["PYMPIBRIDGE_DIR"] = state;          // the clusters' files, away from the user's
         psi.Environment["OMPI_MCA_rmaps_base_oversubscribe"] = "1"; // mpi4py.futures spawns 2 workers on 2 cores
+        // the peers' engines are launched by their own mpiexec: the same permissions as ours (root, containers)
+        PyMpiBridge.Launching.MpiLauncher.ApplyEnvironment(psi.Environment, PyMpiBridge.Launching.MpiFlavor.OpenMpi);
         psi.Environment["IPYTHONDIR"] = Path.Combine(state, "ipython");
         Console.WriteLine($"bench parallel: {python.Executable} {script} (ours, ipyparallel, mpi4py.futures; 2 engines each)");
 
