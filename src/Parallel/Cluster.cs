@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using PyMpiBridge.Parallel.Wire;
 using PyMpiBridge.Python;
 using PyMpiBridge.Sharing;
 
@@ -17,7 +18,6 @@ public sealed class Cluster : IAsyncDisposable
     private readonly Process _process;
     private readonly ILogger _logger;
     private readonly string _logPath;
-    private Client? _client;
     private int _disposed;
 
     private Cluster(Process process, ConnectionFile file, int engines, string logPath, ILogger logger)
@@ -131,7 +131,6 @@ public sealed class Cluster : IAsyncDisposable
             await client.DisposeAsync().ConfigureAwait(false);
             throw new TimeoutException($"{e.Message}; engines' log: {Path.Combine(Path.GetDirectoryName(_logPath)!, $"engines-{ClusterId}.log")}", e);
         }
-        _client ??= client;
         return client;
     }
 
@@ -143,13 +142,16 @@ public sealed class Cluster : IAsyncDisposable
         {
             try
             {
-                var client = _client ?? await Client.ConnectAsync(urlFile: ConnectionFile.Path, timeout: TimeSpan.FromSeconds(5),
-                    logger: _logger).ConfigureAwait(false);
-                await client.ShutdownAsync().ConfigureAwait(false);
-                if (_client is null) await client.DisposeAsync().ConfigureAwait(false);
+                // the controller's own clean shutdown: engines told to stop (killed after 5 s), files removed, then it exits
+                string session = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+                await using var controller = await ControllerConnection.ConnectAsync(ConnectionFile.Controller, ConnectionFile.Key,
+                    session, TimeSpan.FromSeconds(5), _logger, CancellationToken.None).ConfigureAwait(false);
+                controller.Start();
+                await controller.AskAsync("shutdown", new System.Text.Json.Nodes.JsonObject { ["hub"] = true },
+                    TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or TimeoutException or InvalidOperationException
-                                          or System.Security.Authentication.AuthenticationException or FileNotFoundException)
+            catch (Exception e) when (e is IOException or TimeoutException or InvalidOperationException or OperationCanceledException
+                                          or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException)
             {
                 _logger.LogWarning("asking the controller to stop failed ({Error}); killing it", e.Message);
             }
@@ -158,7 +160,6 @@ public sealed class Cluster : IAsyncDisposable
             catch (OperationCanceledException) { _logger.LogWarning("the controller did not stop within 20 s; killing it and its engines"); }
         }
         KillTree(_process);
-        if (_client is not null) await _client.DisposeAsync().ConfigureAwait(false);
         _process.Dispose();
     }
 
