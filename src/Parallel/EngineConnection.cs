@@ -44,19 +44,8 @@ internal sealed class EngineConnection : IAsyncDisposable
     public static async Task<EngineConnection> ConnectAsync(int id, string url, string uuid, byte[] key, string session,
         TimeSpan timeout, ILogger logger, CancellationToken cancellationToken)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        cts.CancelAfter(timeout);
-        var connection = await FrameConnection.ConnectAsync(url, cts.Token).ConfigureAwait(false);
-        try
-        {
-            await KeyHandshake.ClientAsync(connection, key, new { role = "client", session }, timeout, cancellationToken)
-                .ConfigureAwait(false);
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        var connection = await KeyHandshake.ConnectAsync(url, key, new { role = "client", session }, timeout, cancellationToken)
+            .ConfigureAwait(false);
         var engine = new EngineConnection(id, url, uuid, connection, logger);
         engine._loop = Task.Run(engine.ReceiveLoopAsync);
         return engine;

@@ -157,32 +157,21 @@ internal sealed class PickleWriter
         _out.Write(b);
     }
 
-    private void WriteString(string s)
-    {
-        byte[] utf8 = Encoding.UTF8.GetBytes(s);
-        if (utf8.Length < 256)
-        {
-            _out.WriteByte(Opcodes.ShortBinUnicode);
-            _out.WriteByte((byte)utf8.Length);
-        }
-        else
-        {
-            _out.WriteByte(Opcodes.BinUnicode);
-            WriteUInt32(utf8.Length);
-        }
-        _out.Write(utf8);
-    }
+    private void WriteString(string s) => WriteSized(Opcodes.ShortBinUnicode, Opcodes.BinUnicode, Encoding.UTF8.GetBytes(s));
 
-    private void WriteBytes(ReadOnlySpan<byte> bytes)
+    private void WriteBytes(ReadOnlySpan<byte> bytes) => WriteSized(Opcodes.ShortBinBytes, Opcodes.BinBytes, bytes);
+
+    /// <summary>A str or bytes value: the short opcode with a one-byte length under 256 bytes, else the 4-byte one.</summary>
+    private void WriteSized(byte shortOp, byte longOp, ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length < 256)
         {
-            _out.WriteByte(Opcodes.ShortBinBytes);
+            _out.WriteByte(shortOp);
             _out.WriteByte((byte)bytes.Length);
         }
         else
         {
-            _out.WriteByte(Opcodes.BinBytes);
+            _out.WriteByte(longOp);
             WriteUInt32(bytes.Length);
         }
         _out.Write(bytes);

@@ -37,12 +37,11 @@ internal sealed class ControllerConnection : IAsyncDisposable
     public static async Task<ControllerConnection> ConnectAsync(string url, byte[] key, string session, TimeSpan timeout,
         ILogger logger, CancellationToken cancellationToken)
     {
-        FrameConnection connection;
         try
         {
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            cts.CancelAfter(timeout);
-            connection = await FrameConnection.ConnectAsync(url, cts.Token).ConfigureAwait(false);
+            var connection = await KeyHandshake.ConnectAsync(url, key, new { role = "client", session }, timeout, cancellationToken)
+                .ConfigureAwait(false);
+            return new ControllerConnection(connection, logger);
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or OperationCanceledException
                                   && !cancellationToken.IsCancellationRequested)
@@ -50,17 +49,6 @@ internal sealed class ControllerConnection : IAsyncDisposable
             throw new IOException($"the cluster does not answer at {url} ({e.Message}); it may have stopped: start one " +
                                   "with Cluster.StartAsync(engines: n) or './pympi cluster start -n N'", e);
         }
-        try
-        {
-            await KeyHandshake.ClientAsync(connection, key, new { role = "client", session }, timeout, cancellationToken)
-                .ConfigureAwait(false);
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-        return new ControllerConnection(connection, logger);
     }
 
     /// <summary>Starts the receive loop (after the caller subscribed to the events).</summary>

@@ -51,6 +51,28 @@ internal static class KeyHandshake
         }
     }
 
+    /// <summary>A connection to <paramref name="url"/>, authenticated with <paramref name="key"/> as <paramref name="identity"/>.</summary>
+    public static async Task<FrameConnection> ConnectAsync(string url, byte[] key, object identity, TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
+        FrameConnection connection;
+        using (var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            cts.CancelAfter(timeout);
+            connection = await FrameConnection.ConnectAsync(url, cts.Token).ConfigureAwait(false);
+        }
+        try
+        {
+            await ClientAsync(connection, key, identity, timeout, cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
     private static byte[] Mac(byte[] key, string label, byte[] nonce)
     {
         byte[] message = [.. Encoding.ASCII.GetBytes(label), .. nonce];

@@ -6,7 +6,7 @@ using PyMpiBridge.Parallel.Pickling;
 namespace PyMpiBridge.Tests.Parallel;
 
 /// <summary>The C# pickle codec against real Python pickles: what C# writes Python loads, what Python writes C# reads.</summary>
-[TestFixture, Timeout(120_000)]
+[TestFixture, CancelAfter(120_000)]
 public sealed class PickleCodecTests
 {
     private static string PythonRepr(object? value)
