@@ -1,0 +1,202 @@
+using System.Security.Authentication;
+using System.Text.Json.Nodes;
+using PyMpiBridge.Parallel;
+
+namespace PyMpiBridge.Tests.Parallel;
+
+/// <summary>A C# client driving a real 2-engine cluster (started with <see cref="Cluster.StartAsync"/>).</summary>
+[TestFixture, NonParallelizable]
+public sealed class ClientIntegrationTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    private PrivateClusterDirectory _dir = null!;
+    private Cluster _cluster = null!;
+    private Client _client = null!;
+
+    [OneTimeSetUp]
+    public async Task StartCluster()
+    {
+        _dir = new PrivateClusterDirectory();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        _cluster = await Cluster.StartAsync(engines: 2, clusterId: "csharp-tests", cancellationToken: cts.Token);
+        _client = await _cluster.ConnectAsync(cancellationToken: cts.Token);
+    }
+
+    [OneTimeTearDown]
+    public async Task StopCluster()
+    {
+        if (_client is not null) await _client.DisposeAsync();
+        if (_cluster is not null) await _cluster.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    [Test, CancelAfter(120_000)]
+    public void EnginesAreConnected() => Assert.That(_client.Ids, Is.EqualTo(new[] { 0, 1 }));
+
+    [Test, CancelAfter(120_000)]
+    public async Task PushedArrayComesBackEqual()
+    {
+        double[] data = Enumerable.Range(0, 100_000).Select(i => i * 0.5).ToArray();
+        await _client[..].PushAsync("a", data);
+        double[][] pulled = await _client[..].PullAsync<double[]>("a");
+        Assert.That(pulled, Has.Length.EqualTo(2));
+        Assert.That(pulled[0], Is.EqualTo(data));
+        Assert.That(pulled[1], Is.EqualTo(data));
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task PushOfSeveralNamesAndMatrices()
+    {
+        await _client[0].PushAsync(new Dictionary<string, object?> { ["m"] = new[,] { { 1, 2 }, { 3, 4 } }, ["s"] = "text", ["n"] = 42 });
+        var r = _client[0].ExecuteAsync("t = (m.T.tolist(), s.upper(), n + 1)");
+        await r;
+        var t = (await _client[0].PullAsync<object?[]>("t"))[0];
+        Assert.That(t[0], Is.EqualTo(new List<object?> { new List<object?> { 1L, 3L }, new List<object?> { 2L, 4L } }));
+        Assert.That(t[1], Is.EqualTo("TEXT"));
+        Assert.That(t[2], Is.EqualTo(43L));
+        Assert.That((await _client[0].PullAsync<int[,]>("m"))[0], Is.EqualTo(new[,] { { 1, 2 }, { 3, 4 } }));
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task ScatterThenGather()
+    {
+        double[] data = Enumerable.Range(0, 11).Select(i => (double)i).ToArray();
+        await _client[..].ScatterAsync("x", data);
+        var lengths = await _client[..].ApplyAsync<long>("def n():\n    return len(x)\n", "n");
+        Assert.That(lengths, Is.EqualTo(new[] { 6L, 5L }));        // 'b' distribution: the first len % n get one more
+        Assert.That(await _client[..].GatherAsync<double>("x"), Is.EqualTo(data));
+        await _client[..].ScatterAsync("w", new[] { "a", "b", "c" });
+        Assert.That(await _client[..].GatherAsync<string>("w"), Is.EqualTo(new[] { "a", "b", "c" }));
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task ExecuteThenPull()
+    {
+        var r = _client[..].ExecuteAsync("import numpy as np\nfrom mpi4py import MPI\nrank = MPI.COMM_WORLD.Get_rank()\nv = np.full(3, rank, dtype=np.int64)");
+        await r;
+        Assert.That(r.Successful);
+        Assert.That(await _client[..].PullAsync<int>("rank"), Is.EqualTo(new[] { 0, 1 }));
+        Assert.That((await _client[1].PullAsync<long[]>("v"))[0], Is.EqualTo(new long[] { 1, 1, 1 }));
+        var shown = await _client[0].ExecuteAsync("rank + 40", silent: false);
+        Assert.That(shown[0]!.TextPlain, Is.EqualTo("40"));
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task ApplyRunsANumpyFunctionOnAPushedArray()
+    {
+        await _client[..].PushAsync("v", new[] { 1.0, 2.0, 3.0 });
+        var r = _client[..].ApplyAsync<double[]>("import numpy as np\ndef scaled(k):\n    return np.sqrt(v) * k\n", "scaled", 2.0);
+        double[][] result = await r;
+        Assert.That(result[1], Is.EqualTo(new[] { 2.0, 2 * Math.Sqrt(2), 2 * Math.Sqrt(3) }).Within(1e-12));
+        Assert.That(r.Metadata.All(m => m!.Status == "ok"));
+        Assert.That(r.SerialTime, Is.GreaterThanOrEqualTo(TimeSpan.Zero));
+        Assert.That(r.WallTime, Is.GreaterThan(TimeSpan.Zero));
+        Assert.That(r.Elapsed, Is.GreaterThan(TimeSpan.Zero));
+        // redefined under the same name: the new definition runs
+        await _client[0].ExecuteAsync("def scaled(k):\n    return k + 1\n");
+        Assert.That((await _client[0].ApplyAsync<long>("scaled", 1))[0], Is.EqualTo(2L));
+        Assert.That(_client[0].ApplyAsync<long>("scaled", 5).Get(Wait)[0], Is.EqualTo(6L));
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task RemoteErrorCarriesThePythonTypeAndTraceback()
+    {
+        var e = Assert.ThrowsAsync<RemoteException>(async () => await _client[1].ApplyAsync<object>("def boom():\n    return 1 / 0\n", "boom"));
+        Assert.That(e!.PythonType, Is.EqualTo("ZeroDivisionError"));
+        Assert.That(e.EngineId, Is.EqualTo(1));
+        Assert.That(e.RemoteTraceback, Does.Contain("boom").And.Contain("ZeroDivisionError"));
+        var composite = Assert.ThrowsAsync<CompositeException>(async () => await _client[..].PullAsync<object>("no_such_name"));
+        Assert.That(composite!.InnerExceptions.Cast<RemoteException>().Select(x => x.PythonType), Is.EqualTo(new[] { "NameError", "NameError" }));
+        var ar = _client[0].ExecuteAsync("raise ValueError('bad')");
+        Assert.That(() => ar.Get(Wait), Throws.TypeOf<RemoteException>().With.Message.Contains("ValueError: bad"));
+        Assert.That(ar.Successful, Is.False);
+        // the cluster stays usable
+        Assert.That(await _client[0].ApplyAsync<long>("def one():\n    return 1\n", "one"), Is.EqualTo(new[] { 1L }));
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task WrongTypeIsAClearError()
+    {
+        await _client[0].PushAsync("f", new[] { 1.5 });
+        var e = Assert.ThrowsAsync<InvalidCastException>(async () => await _client[0].PullAsync<int[]>("f"));
+        Assert.That(e!.Message, Does.Contain("engine 0").And.Contain("f8").And.Contain("Double[]"));
+    }
+
+    [Test, CancelAfter(120_000)]
+    public void UnknownTargetIsRefused()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => _client.DirectView([0, 7]));
+        Assert.That(e!.Message, Does.Contain("no engine with id 7").And.Contain("engines: 0, 1"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = _client[5]);
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task WrongKeyIsRefused()
+    {
+        var json = JsonNode.Parse(await File.ReadAllTextAsync(_cluster.ConnectionFile.Path))!.AsObject();
+        json["key"] = new string('0', 64);
+        string forged = Path.Combine(_dir.Path, "forged-client.json");
+        await File.WriteAllTextAsync(forged, json.ToJsonString());
+        var e = Assert.ThrowsAsync<AuthenticationException>(async () => await Client.ConnectAsync(urlFile: forged, timeout: Wait));
+        Assert.That(e!.Message, Does.Contain("wrong cluster key").Or.Contain("refused"));
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task ControllerQueries()
+    {
+        var ar = _client[..].ExecuteAsync("q = 1");
+        await ar;
+        var status = await _client.QueueStatusAsync();
+        Assert.That(status.Keys, Is.EqualTo(new[] { 0, 1 }));
+        // records reach the controller in batches (every 20 ms): wait until ours are there
+        IReadOnlyList<IReadOnlyDictionary<string, object?>> records = [];
+        for (int i = 0; i < 100 && records.Count < 2; i++)
+        {
+            records = await _client.DbQueryAsync(new Dictionary<string, object?> { ["msg_id"] = new Dictionary<string, object?> { ["$in"] = ar.MsgIds.ToList() } },
+                ["msg_id", "engine_id", "status", "completed"]);
+            if (records.Count < 2) await Task.Delay(50);
+        }
+        Assert.That(records.Select(r => r["msg_id"]), Is.EquivalentTo(ar.MsgIds));
+        Assert.That(records.Select(r => r["status"]), Is.All.EqualTo("ok"));
+        Assert.That(records[0]["completed"], Is.TypeOf<DateTime>());
+        Assert.That(await _client.HubHistoryAsync(), Is.SupersetOf(ar.MsgIds));
+    }
+
+    [Test, CancelAfter(120_000)]
+    public void GetWithTimeoutThrowsWhileRunning()
+    {
+        var ar = _client[0].ExecuteAsync("import time; time.sleep(1.5)");
+        Assert.Throws<TaskTimeoutException>(() => ar.Get(TimeSpan.FromMilliseconds(100)));
+        Assert.That(ar.Ready, Is.False);
+        ar.Get(Wait);
+        Assert.That(ar.Ready && ar.Successful);
+    }
+}
+
+/// <summary>A cluster's life: started, connected to by profile and id, stopped without leaving a process.</summary>
+[TestFixture, NonParallelizable]
+public sealed class ClusterLifetimeTests
+{
+    [Test, CancelAfter(120_000)]
+    public async Task StopLeavesNoProcess(CancellationToken cancellationToken)
+    {
+        using var dir = new PrivateClusterDirectory();
+        List<int> processes;
+        int controller;
+        await using (var cluster = await Cluster.StartAsync(engines: 1, profile: "lifetime", clusterId: "c1", cancellationToken: cancellationToken))
+        {
+            controller = cluster.ControllerPid;
+            await using var client = await Client.ConnectAsync(profile: "lifetime", clusterId: "c1", timeout: TimeSpan.FromSeconds(30),
+                cancellationToken: cancellationToken);
+            await client.WaitForEnginesAsync(1, TimeSpan.FromSeconds(60), cancellationToken);
+            Assert.That(await client[0].ApplyAsync<long>("def f(a, b):\n    return a * b\n", "f", 6, 7), Is.EqualTo(new[] { 42L }));
+            processes = ProcessTree.Descendants(controller);
+            Assert.That(processes, Is.Not.Empty, "the engines run below the controller");
+        }
+        Assert.That(ProcessTree.Alive(controller), Is.False, "the controller stopped");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (processes.Any(ProcessTree.Alive) && DateTime.UtcNow < deadline) await Task.Delay(100, cancellationToken);
+        Assert.That(processes.Where(ProcessTree.Alive), Is.Empty, "no engine process is left");
+        Assert.That(File.Exists(ConnectionFile.ClientFilePath("lifetime", "c1")), Is.False, "the connection file is removed");
+    }
+}
