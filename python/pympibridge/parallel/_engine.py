@@ -351,7 +351,8 @@ class Engine:
             return f
         f = pickle.loads(data)
         if getattr(f, "__defaults__", 1) is None and getattr(f, "__closure__", 1) is None and \
-                not getattr(f, "__dict__", True) and getattr(f, "__kwdefaults__", 1) is None:
+                not getattr(f, "__dict__", True) and getattr(f, "__kwdefaults__", 1) is None and \
+                not _by_reference(f):
             if len(self.functions) >= 256:
                 self.functions.clear()
             self.functions[data] = f
@@ -374,6 +375,18 @@ class Engine:
 
 
 _NO_RESULT = object()
+
+
+def _by_reference(f):
+    """True when unpickling found ``f`` by name (module.qualname): the name may be rebound later (the user
+    redefines the function), so the same bytes must be looked up again next time, never cached."""
+    module = sys.modules.get(getattr(f, "__module__", None) or "")
+    obj = module
+    for part in getattr(f, "__qualname__", "").split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return False
+    return obj is f
 
 
 def _lookup(ns, name):

@@ -617,3 +617,20 @@ def test_unpicklable_function_raises_type_error_mentioning_cloudpickle(rc):
 def test_execute_of_non_string_raises_type_error(rc):
     with pytest.raises(TypeError):
         rc[:].execute(lambda: 1)
+
+
+def test_a_function_redefined_on_the_engine_is_the_one_that_runs(rc):
+    # the engine keeps rebuilt functions by their bytes; one found by name must be looked up again every time
+    from pympibridge.parallel import _protocol as P, _serialize
+    e = rc[rc.ids[0]]
+    e.execute("def answer(): return 1", block=True)
+    # what a C# client sends for "the engine's function named answer": a pickle GLOBAL __main__.answer
+    ref = b"\x80\x04\x95\x16\x00\x00\x00\x00\x00\x00\x00\x8c\x08__main__\x94\x8c\x06answer\x94\x93\x94."
+    payload = [ref] + _serialize.dumps_arguments((), {})
+
+    def call():
+        ar = rc._submit_direct(P.APPLY, payload, [rc.ids[0]], "answer", single=True)
+        return ar.get(10)
+    assert call() == 1
+    e.execute("def answer(): return 2", block=True)
+    assert call() == 2
