@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-pytest.importorskip("IPython")
+import IPython  # noqa: F401  (python3-ipython, installed by scripts/install-deps.sh)
 
 from IPython.core.error import UsageError  # noqa: E402
 from IPython.utils.io import capture_output  # noqa: E402

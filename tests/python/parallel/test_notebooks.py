@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
+import nbclient  # installed by scripts/install-deps.sh (python3-nbclient): missing means a broken setup, not a skip
+import nbformat
 
 from jupyter_client.kernelspec import KernelSpecManager  # noqa: E402
 
