@@ -22,22 +22,11 @@ public sealed unsafe class PyBuffer<T> : IDisposable, IPinCounted where T : unma
 
     /// <summary>Views <paramref name="obj"/>; with <paramref name="writable"/> the exporter must allow writes.</summary>
     /// <exception cref="InvalidCastException">Not a buffer, or the element type is not <typeparamref name="T"/> ("expected float64 (Double), got int32").</exception>
-    public static PyBuffer<T> Get(PyObject obj, bool writable = false)
-    {
-        var element = ElementType.For(typeof(T))
-            ?? throw new NotSupportedException($"{typeof(T)} is not a numeric element type; use one of: {ElementType.Names}.");
-        var view = PyBufferView.Acquire(obj.Handle, writable, typeof(PyBuffer<T>));
-        try
-        {
-            view.CheckElementType(element);
-            return new PyBuffer<T>(view);
-        }
-        catch
-        {
-            view.Dispose();
-            throw;
-        }
-    }
+    public static PyBuffer<T> Get(PyObject obj, bool writable = false) => Acquire(obj.Handle, writable, Element);
+
+    /// <summary>This view's element type, or a clear error when <typeparamref name="T"/> is not numeric.</summary>
+    private static ElementType Element
+        => s_element ?? throw new NotSupportedException($"{typeof(T)} is not a numeric element type; use one of: {ElementType.Names}.");
 
     /// <summary>
     /// A view of an exported function's argument, valid during the call: reuses the view the previous call returned,
@@ -45,9 +34,9 @@ public sealed unsafe class PyBuffer<T> : IDisposable, IPinCounted where T : unma
     /// </summary>
     internal static PyBuffer<T> RentArgument(nint o)
     {
-        var element = s_element ?? throw new NotSupportedException($"{typeof(T)} is not a numeric element type; use one of: {ElementType.Names}.");
+        var element = Element;
         var buffer = s_spare;
-        if (buffer is null) return Get(new BorrowedReference(o), element);
+        if (buffer is null) return Acquire(o, writable: false, element);
         s_spare = null;
         buffer._view.Fill(o, writable: false, typeof(PyBuffer<T>), allowDirect: true);
         if (!element.SameLayoutAs(buffer._view.Element))
@@ -86,9 +75,9 @@ public sealed unsafe class PyBuffer<T> : IDisposable, IPinCounted where T : unma
         s_spare = this;
     }
 
-    private static PyBuffer<T> Get(BorrowedReference o, ElementType element)
+    private static PyBuffer<T> Acquire(nint o, bool writable, ElementType element)
     {
-        var view = PyBufferView.Acquire(o.Address, false, typeof(PyBuffer<T>));
+        var view = PyBufferView.Acquire(o, writable, typeof(PyBuffer<T>));
         try
         {
             view.CheckElementType(element);
