@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using PyMpiBridge.Launching;
 using PyMpiBridge.Python;
 
 namespace PyMpiBridge.Benchmarks;
@@ -26,13 +27,11 @@ public sealed class ParallelBenchSuite : IBenchSuite
         var psi = new ProcessStartInfo(python.Executable) { UseShellExecute = false, RedirectStandardOutput = true };
         psi.ArgumentList.Add(script);
         foreach (string a in args) psi.ArgumentList.Add(a);
-        string? pythonPath = Environment.GetEnvironmentVariable("PYTHONPATH");
-        psi.Environment["PYTHONPATH"] = string.IsNullOrEmpty(pythonPath) ? Path.Combine(root, "python") : $"{Path.Combine(root, "python")}:{pythonPath}";
-        psi.Environment["PYMPI_COMMAND"] = $"'{Environment.ProcessPath ?? "dotnet"}' '{RepoLayout.PympiDll()}'";
+        ParallelLayerEnvironment.Apply(psi.Environment, ParallelLayerEnvironment.Dotnet(RepoLayout.PympiDll()));
         psi.Environment["PYMPIBRIDGE_DIR"] = state;          // the clusters' files, away from the user's
         psi.Environment["OMPI_MCA_rmaps_base_oversubscribe"] = "1"; // mpi4py.futures spawns 2 workers on 2 cores
         // the peers' engines are launched by their own mpiexec: the same permissions as ours (root, containers)
-        PyMpiBridge.Launching.MpiLauncher.ApplyEnvironment(psi.Environment, PyMpiBridge.Launching.MpiFlavor.OpenMpi);
+        MpiLauncher.ApplyEnvironment(psi.Environment, MpiFlavor.OpenMpi);
         psi.Environment["IPYTHONDIR"] = Path.Combine(state, "ipython");
         Console.WriteLine($"bench parallel: {python.Executable} {script} (ours, ipyparallel, mpi4py.futures; 2 engines each)");
 

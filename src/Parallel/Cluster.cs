@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PyMpiBridge.Parallel.Wire;
 using PyMpiBridge.Python;
-using PyMpiBridge.Sharing;
+using PyMpiBridge.Launching;
 
 namespace PyMpiBridge.Parallel;
 
@@ -70,9 +70,7 @@ public sealed class Cluster : IAsyncDisposable
                      "--cluster-id", clusterId, "--ip", "127.0.0.1", "--db", db, "--workdir", Environment.CurrentDirectory })
             psi.ArgumentList.Add(a);
         foreach (string a in mpiArgs ?? []) psi.ArgumentList.Add("--mpi-arg=" + a);
-        string? existing = Environment.GetEnvironmentVariable("PYTHONPATH");
-        psi.Environment["PYTHONPATH"] = string.IsNullOrEmpty(existing) ? PythonPackage.Directory : $"{PythonPackage.Directory}:{existing}";
-        if (PympiTool.Command() is { } pympi) psi.Environment["PYMPI_COMMAND"] = pympi;
+        ParallelLayerEnvironment.Apply(psi.Environment, PympiTool.Command());
         if (python is not null) psi.Environment["PYMPI_PYTHON"] = Path.GetFullPath(python);
 
         string logDir = Path.Combine(ConnectionFile.ProfileDirectory(profile), "log");

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Diagnostics;
 using PyMpiBridge.Python;
-using PyMpiBridge.Sharing;
+using PyMpiBridge.Launching;
 
 namespace PyMpiBridge.Tool;
 
@@ -121,9 +121,8 @@ public static class ClusterCommand
         psi.ArgumentList.Add("-m");
         psi.ArgumentList.Add("pympibridge.parallel._cli");
         foreach (string a in args) psi.ArgumentList.Add(a);
-        string? existing = Environment.GetEnvironmentVariable("PYTHONPATH");
-        psi.Environment["PYTHONPATH"] = string.IsNullOrEmpty(existing) ? PythonPackage.Directory : $"{PythonPackage.Directory}:{existing}";
-        psi.Environment["PYMPI_COMMAND"] = $"{ShellQuote(Environment.ProcessPath ?? "dotnet")} {ShellQuote(typeof(ClusterCommand).Assembly.Location)}";
+        // the engines are started with this very tool
+        ParallelLayerEnvironment.Apply(psi.Environment, ParallelLayerEnvironment.Dotnet(typeof(ClusterCommand).Assembly.Location));
         if (python is not null) psi.Environment["PYMPI_PYTHON"] = Path.GetFullPath(python);
         using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {interpreter.Executable}");
         // Ctrl-C reaches the child too (same process group); it stops the cluster and exits, and so do we.
@@ -131,7 +130,4 @@ public static class ClusterCommand
         await process.WaitForExitAsync();
         return process.ExitCode;
     }
-
-    /// <summary>Quotes one word for POSIX shell splitting (Python's shlex reads <c>PYMPI_COMMAND</c> this way).</summary>
-    internal static string ShellQuote(string word) => "'" + word.Replace("'", "'\\''") + "'";
 }
