@@ -4,9 +4,7 @@ it embeds, or directly as ``python -m pympibridge.parallel._cli``)."""
 import argparse
 import os
 import signal
-import subprocess
 import sys
-import threading
 import time
 
 from . import _files
@@ -17,33 +15,18 @@ def _start(args):
     if args.n < 1:
         sys.exit(f"pympi cluster start: -n must be at least 1 (got {args.n})")
     path = _files.client_file(args.profile, args.cluster_id)
-    if os.path.exists(path):
-        try:
-            data = _files.read_json(path)
-        except (OSError, ValueError):
-            data = {}
-        if _files.pid_alive(data.get("pid", -1)):
-            sys.exit(f"pympi cluster start: a cluster is already running for profile {args.profile!r}"
-                     f"{' id ' + repr(args.cluster_id) if args.cluster_id else ''} (pid {data.get('pid')}); "
-                     "stop it with 'pympi cluster stop' or choose --cluster-id")
-        os.unlink(path)  # left by a cluster that died
-    _launch.pympi_command()  # fail now, with what to do, if engines cannot be started
-    cmd = [sys.executable, "-m", "pympibridge.parallel._controller", "-n", str(args.n), "--profile", args.profile,
-           "--cluster-id", args.cluster_id, "--ip", args.ip, "--db", args.db, "--workdir", os.getcwd()]
-    if args.location:
-        cmd += ["--location", args.location]
-    env = _launch.engine_environment()
-    if args.daemon:
-        log_path = os.path.join(_files.log_dir(args.profile), f"controller-{args.cluster_id or 'default'}.log")
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
-    else:
-        proc = subprocess.Popen(cmd, env=env)
+    log_path = os.path.join(_files.log_dir(args.profile), f"controller-{args.cluster_id or 'default'}.log")
+    try:
+        _launch.refuse_if_running(args.profile, args.cluster_id,
+                                  "stop it with 'pympi cluster stop' or choose --cluster-id")
+        proc = _launch.start_controller(args.n, args.profile, args.cluster_id, args.ip, args.db, os.getcwd(),
+                                        args.location, log_path=log_path if args.daemon else None)
+    except RuntimeError as e:
+        sys.exit(f"pympi cluster start: {e}")
     try:
         client = _wait_ready(proc, path, args.n, args.timeout)
     except BaseException as e:
-        _terminate(proc)
+        _launch.stop_controller(proc)
         if isinstance(e, KeyboardInterrupt):
             sys.exit(130)
         sys.exit(f"pympi cluster start: {e}")
@@ -58,7 +41,7 @@ def _start(args):
     try:
         return proc.wait()
     except KeyboardInterrupt:
-        _terminate(proc)
+        _launch.stop_controller(proc)
         return 0
 
 
@@ -74,38 +57,13 @@ def repr_args(args):
 def _wait_ready(proc, path, n, timeout):
     from .client import Client
     deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the controller exited with code {proc.returncode} (see the log in "
-                               f"{_files.log_dir()})")
-        try:
-            if _files.read_json(path).get("pid") == proc.pid:
-                break
-        except (OSError, ValueError):
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the controller did not start within {timeout} s")
-        time.sleep(0.02)
+    try:
+        _launch.wait_for_controller(proc, path, timeout)
+    except RuntimeError as e:
+        raise RuntimeError(f"{e} (see the log in {_files.log_dir()})") from None
     client = Client(url_file=path, timeout=max(1.0, deadline - time.monotonic()))
     client.wait_for_engines(n, timeout=max(1.0, deadline - time.monotonic()))
     return client
-
-
-def _terminate(proc, grace=15):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL) if _own_group(proc) else proc.kill()
-            proc.wait()
-
-
-def _own_group(proc):
-    try:
-        return os.getpgid(proc.pid) == proc.pid
-    except ProcessLookupError:
-        return False
 
 
 def _stop(args):

@@ -10,7 +10,6 @@ It is not on the task path: clients talk to engines directly. Every connection i
 """
 
 import argparse
-import datetime
 import json
 import logging
 import os
@@ -31,15 +30,13 @@ from . import _wire
 log = logging.getLogger("pympibridge.parallel.controller")
 
 
-def _utc(ts):
-    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc) if ts else None
 
 
 def _from_jsonable(value):
     """A query as the client sent it: datetimes travel as {'$datetime': unix time} (client._jsonable_query)."""
     if isinstance(value, dict):
         if set(value) == {"$datetime"}:
-            return datetime.datetime.fromtimestamp(value["$datetime"], datetime.timezone.utc)
+            return P.utc_datetime(value["$datetime"])
         return {k: _from_jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_from_jsonable(v) for v in value]
@@ -291,14 +288,15 @@ class Controller:
             batches, self.journal = self.journal, []
             self.journal_records = 0
         for received_ts, eid, uuid_, blob in batches:
-            received = _utc(received_ts)
+            received = P.utc_datetime(received_ts)
             records = []
             for (session, seq, kind, submitted, started, completed, status, stdout, stderr, error, payload) in \
                     pickle.loads(blob):
                 records.append({
                     "msg_id": f"{session}_{seq}", "client_uuid": session, "engine_uuid": uuid_, "engine_id": eid,
-                    "method": P.KIND_NAMES.get(kind, "?"), "submitted": _utc(submitted), "started": _utc(started),
-                    "completed": _utc(completed), "received": received, "status": P.STATUS_NAMES.get(status),
+                    "method": P.KIND_NAMES.get(kind, "?"), "submitted": P.utc_datetime(submitted),
+                    "started": P.utc_datetime(started), "completed": P.utc_datetime(completed), "received": received,
+                    "status": P.STATUS_NAMES.get(status),
                     "stdout": stdout.decode(errors="replace"), "stderr": stderr.decode(errors="replace"),
                     "error": error, "result_buffers": payload})
             self.db.add_records(records)

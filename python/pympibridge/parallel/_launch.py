@@ -52,3 +52,90 @@ def engine_environment():
     if parent not in paths:
         env["PYTHONPATH"] = os.pathsep.join([parent] + paths)
     return env
+
+
+# ---- the controller: started the same way by Cluster and by `pympi cluster start` ------------------------------------
+
+def refuse_if_running(profile, cluster_id, hint):
+    """Raises RuntimeError if a live controller owns this cluster's connection file; removes a dead one's file."""
+    from . import _files
+    path = _files.client_file(profile, cluster_id)
+    try:
+        data = _files.read_json(path)
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError):
+        data = {}
+    if _files.pid_alive(data.get("pid", -1)):
+        raise RuntimeError(f"a cluster is already running for profile {profile!r}"
+                           f"{' id ' + repr(cluster_id) if cluster_id else ''} (pid {data.get('pid')}); {hint}")
+    os.unlink(path)  # left by a cluster that died
+
+
+def start_controller(n, profile, cluster_id, ip, db, workdir, location=None, mpi_args=(), log_path=None,
+                     log_level=None):
+    """Starts ``python -m pympibridge.parallel._controller``. With ``log_path`` its output goes there and it gets a
+    session of its own (stopping it takes everything it started); without, it shares this terminal."""
+    import subprocess
+    import sys
+    pympi_command()  # fail now, with what to do, if the engines could not be started
+    cmd = [sys.executable, "-m", "pympibridge.parallel._controller", "-n", str(n), "--profile", profile,
+           "--cluster-id", cluster_id, "--ip", ip, "--db", db, "--workdir", workdir]
+    if location:
+        cmd += ["--location", location]
+    cmd += ["--mpi-arg=" + arg for arg in mpi_args]
+    env = engine_environment()
+    if log_level:
+        env["PYMPI_LOG_LEVEL"] = str(log_level)
+    if log_path is None:
+        proc = subprocess.Popen(cmd, env=env)
+    else:
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+    proc.own_session = log_path is not None
+    return proc
+
+
+def wait_for_controller(proc, connection_file, timeout):
+    """Returns once the controller ``proc`` has written its connection file; raises if it exits or times out."""
+    import time
+    from . import _files
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the controller exited with code {proc.returncode} before it was ready")
+        try:
+            if _files.read_json(connection_file).get("pid") == proc.pid:
+                return
+        except (OSError, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the controller did not start within {timeout} s")
+        time.sleep(0.01)
+
+
+def stop_controller(proc, grace=15):
+    """SIGTERM (the controller stops its engines), then SIGKILL after ``grace`` s; a controller in a session of its
+    own takes with it anything it started and left behind."""
+    import signal
+    import subprocess
+
+    def kill(sig):
+        try:
+            if proc.own_session:
+                os.killpg(proc.pid, sig)
+            elif sig == signal.SIGKILL:
+                proc.kill()
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            kill(signal.SIGKILL)
+            proc.wait()
+    if proc.own_session:
+        kill(signal.SIGKILL)

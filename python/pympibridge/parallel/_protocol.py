@@ -5,6 +5,7 @@ Replies:  ``[meta, stdout, stderr, payload...]`` with meta = REPLY (status, flag
 Everything that is not on the hot path (controller requests, task records) is JSON or pickle in a frame.
 """
 
+import datetime
 import struct
 
 REQUEST = struct.Struct("<BBHIQd")     # kind, flags, unused, unused, seq, submitted (unix time)
@@ -25,3 +26,8 @@ STATUS_NAMES = {OK: "ok", ERROR: "error", ABORTED: "aborted"}
 
 # reply flags
 HAS_RESULT = 1         # execute: payload holds the execute_result
+
+
+def utc_datetime(ts):
+    """A timestamp of the protocol (unix seconds, 0/None = not yet) as ipyparallel shows it: an aware UTC datetime."""
+    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc) if ts else None

@@ -176,11 +176,12 @@ def _scratch():
 class FrameReader:
     """Reads frames from one socket, buffering small ones so many frames cost one ``recv``."""
 
-    __slots__ = ("sock", "buf", "limit", "local", "fds")
+    __slots__ = ("sock", "buf", "pos", "limit", "local", "fds")
 
     def __init__(self, sock, limit=None):
         self.sock = sock
         self.buf = bytearray()
+        self.pos = 0                 # where the next frame starts in buf
         self.limit = limit
         # descriptors are accepted only once the peer is authenticated (limit=None)
         self.local = limit is None and sock.family == socket.AF_UNIX
@@ -207,13 +208,14 @@ class FrameReader:
             return False
         if not n:
             return False
+        self._compact()
         self.buf += scratch[:n]
         return True
 
     def frames(self):
         """Every complete frame in the buffer; a frame whose large parts are still arriving is completed by reading
         (the peer is in the middle of sending it). Never blocks when no frame has started."""
-        out = self.frames_fast()
+        out = []
         while True:
             frame = self._next()
             if frame is None:
@@ -229,66 +231,51 @@ class FrameReader:
             if not self.fill():
                 raise ConnectionLost("connection closed by peer")
 
-    def frames_fast(self):
-        """Every complete frame in the buffer, parsed from a moving offset (one compaction per call, not one per
-        frame: a burst of replies costs linear time)."""
-        out = []
-        buf = self.buf
-        pos, end = 0, len(buf)
-        limit = self.limit
-        while end - pos >= 4:
-            (n,) = _COUNT.unpack_from(buf, pos)
-            if n > (16 if limit is not None else 1_000_000):
-                raise ConnectionError(f"malformed frame ({n} parts)")
-            head = 4 + 8 * n
-            if end - pos < head:
-                break
-            lengths = _header(n).unpack_from(buf, pos)[1:]
-            if max(lengths, default=0) >= _FD_FLAG:
-                break  # descriptor parts: the general path below
-            total = head + sum(lengths)
-            if limit is not None and total > limit:
-                raise ConnectionError(f"frame of {total} bytes before authentication")
-            if end - pos < total:
-                break
-            at = pos + head
-            parts = []
-            for length in lengths:
-                parts.append(buf[at:at + length])  # a bytearray copy: arrays rebuilt over it are writable
-                at += length
-            out.append(parts)
-            pos += total
-        if pos:
-            del buf[:pos]
-        return out
-
-    def _next(self):
-        buf = self.buf
-        if len(buf) < 4:
+    def _peek_header(self):
+        """(header length, part lengths, stream bytes of the frame) of the next frame, or None while its header is
+        still arriving. Checks what an unauthenticated peer may send."""
+        buf, pos = self.buf, self.pos
+        if len(buf) - pos < 4:
             return None
-        (n,) = _COUNT.unpack_from(buf, 0)
+        (n,) = _COUNT.unpack_from(buf, pos)
         if n > (16 if self.limit is not None else 1_000_000):
             raise ConnectionError(f"malformed frame ({n} parts)")
         head = 4 + 8 * n
-        if len(buf) < head:
+        if len(buf) - pos < head:
             return None
-        lengths = _header(n).unpack_from(buf, 0)[1:]
+        lengths = _header(n).unpack_from(buf, pos)[1:]
         total = head + sum(length for length in lengths if not length & _FD_FLAG)
         if self.limit is not None and (total > self.limit or any(length & _FD_FLAG for length in lengths)):
             raise ConnectionError(f"frame of {total} bytes before authentication")
-        if len(buf) >= total:
-            parts, pos = [], head
+        return head, lengths, total
+
+    def _next(self):
+        """The next whole frame, or None. Frames are sliced at a moving offset; the buffer is compacted once per
+        ``fill``, so a burst of many small frames costs linear time."""
+        found = self._peek_header()
+        if found is None:
+            return None
+        head, lengths, total = found
+        buf, pos = self.buf, self.pos
+        if len(buf) - pos >= total:
+            parts, at = [], pos + head
             for length in lengths:
                 if length & _FD_FLAG:
                     parts.append(self._map(length & ~_FD_FLAG))
                     continue
-                parts.append(buf[pos:pos + length])  # a bytearray copy: arrays rebuilt over it are writable
-                pos += length
-            del buf[:total]
+                parts.append(buf[at:at + length])  # a bytearray copy: arrays rebuilt over it are writable
+                at += length
+            self.pos = pos + total
             return parts
-        if total - len(buf) < _LARGE:
+        if total - (len(buf) - pos) < _LARGE:
             return None  # a small frame still arriving: wait for the next fill
+        self._compact()
         return self._complete_large(head, lengths)
+
+    def _compact(self):
+        if self.pos:
+            del self.buf[:self.pos]
+            self.pos = 0
 
     def _map(self, nbytes):
         if not self.fds:
@@ -354,7 +341,7 @@ def server_handshake(sock, key, info=None, timeout=10.0):
     identity = json.loads(parts[2] or b"{}")
     send_frame(sock, [b"ok", _mac(key, b"server:", parts[1]), json.dumps(info or {}).encode()])
     sock.settimeout(None)
-    if reader.buf:
+    if len(reader.buf) > reader.pos:
         raise AuthenticationFailed("client sent data before the handshake ended")
     return identity
 

@@ -11,12 +11,10 @@ import threading
 import time
 
 from . import error
+from ._protocol import utc_datetime
 
-_UTC = datetime.timezone.utc
 
 
-def _dt(ts):
-    return datetime.datetime.fromtimestamp(ts, _UTC) if ts else None
 
 
 class Metadata(dict):
@@ -34,8 +32,8 @@ def make_metadata(raw):
     error, execute_result)"""
     (msg_id, engine_id, engine_uuid, submitted, started, completed, received, status, stdout, stderr,
      err, execute_result) = raw
-    return Metadata(msg_id=msg_id, engine_id=engine_id, engine_uuid=engine_uuid, submitted=_dt(submitted),
-                    started=_dt(started), completed=_dt(completed), received=_dt(received), status=status,
+    return Metadata(msg_id=msg_id, engine_id=engine_id, engine_uuid=engine_uuid, submitted=utc_datetime(submitted),
+                    started=utc_datetime(started), completed=utc_datetime(completed), received=utc_datetime(received), status=status,
                     stdout=stdout, stderr=stderr, error=err, execute_result=execute_result,
                     outputs=[], data={}, follow=[], after=[])
 
@@ -249,22 +247,22 @@ class AsyncResult(concurrent.futures.Future):
 
     @property
     def submitted(self):
-        return self._md_dt(3)
+        return self._md_datetime(3)
 
     @property
     def started(self):
-        return self._md_dt(4)
+        return self._md_datetime(4)
 
     @property
     def completed(self):
-        return self._md_dt(5)
+        return self._md_datetime(5)
 
     @property
     def received(self):
-        return self._md_dt(6)
+        return self._md_datetime(6)
 
-    def _md_dt(self, position):
-        values = [_dt(raw[position]) if raw else None for raw in self._raw_md]
+    def _md_datetime(self, position):
+        values = [utc_datetime(raw[position]) if raw else None for raw in self._raw_md]
         return values[0] if self._single_result and len(values) == 1 else values
 
     @property

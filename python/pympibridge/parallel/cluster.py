@@ -8,10 +8,7 @@ engines with ``pympi run -n 4`` (our engines are always MPI engines; ipyparallel
 import asyncio
 import os
 import random
-import signal
 import string
-import subprocess
-import sys
 import time
 
 from . import _files
@@ -71,41 +68,17 @@ class Cluster:
             self.n = n
         if self._proc is not None and self._proc.poll() is None:
             raise RuntimeError(f"cluster {self.cluster_id!r} is already running")
-        if os.path.exists(self.cluster_file):
-            data = _files.read_json(self.cluster_file)
-            if _files.pid_alive(data.get("pid", -1)):
-                raise RuntimeError(f"a cluster with id {self.cluster_id!r} (profile {self.profile!r}) is already "
-                                   f"running (pid {data.get('pid')}); stop it or pick another cluster_id")
-        cmd = [sys.executable, "-m", "pympibridge.parallel._controller", "-n", str(self.n), "--profile",
-               self.profile, "--cluster-id", self.cluster_id, "--ip", self.controller_ip, "--db", self.db,
-               "--workdir", self.work_dir]
-        if self.controller_location:
-            cmd += ["--location", self.controller_location]
-        for arg in self.mpi_args:
-            cmd += ["--mpi-arg=" + arg]
-        env = _launch.engine_environment()
-        if self.log_level:
-            env["PYMPI_LOG_LEVEL"] = str(self.log_level)
-        _launch.pympi_command()  # fail here, with what to do, if the engines could not be started
+        _launch.refuse_if_running(self.profile, self.cluster_id, "stop it or pick another cluster_id")
         self._log_path = os.path.join(_files.log_dir(self.profile), f"controller-{self.cluster_id or 'default'}.log")
-        with open(self._log_path, "ab") as log:
-            self._proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                          stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while True:
-            code = self._proc.poll()
-            if code is not None:
-                raise RuntimeError(f"the controller exited with code {code} before it was ready:\n"
-                                   + self._tail_log())
-            try:
-                if _files.read_json(self.cluster_file).get("pid") == self._proc.pid:
-                    return self
-            except (OSError, ValueError):
-                pass
-            if time.monotonic() > deadline:
-                self._terminate()
-                raise TimeoutError("the controller did not start within 30 s:\n" + self._tail_log())
-            time.sleep(0.01)
+        self._proc = _launch.start_controller(self.n, self.profile, self.cluster_id, self.controller_ip, self.db,
+                                              self.work_dir, self.controller_location, self.mpi_args,
+                                              log_path=self._log_path, log_level=self.log_level)
+        try:
+            _launch.wait_for_controller(self._proc, self.cluster_file, 30)
+        except (RuntimeError, TimeoutError) as e:
+            self._terminate()
+            raise type(e)(f"{e}:\n" + self._tail_log()) from None
+        return self
 
     def _tail_log(self, lines=30):
         try:
@@ -160,21 +133,9 @@ class Cluster:
         self._terminate()
 
     def _terminate(self):
-        proc = self._proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # anything the controller started and left behind
-        except (ProcessLookupError, PermissionError):
-            pass
-        self._proc = None
+        if self._proc is not None:
+            _launch.stop_controller(self._proc)
+            self._proc = None
 
     # ---- asyncio API -------------------------------------------------------------------------------------------
 
