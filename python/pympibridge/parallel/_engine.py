@@ -23,13 +23,13 @@ import socket
 import sys
 import threading
 import time
-import traceback
 import types
 import uuid
 
 from . import _protocol as P
 from . import _serialize
 from . import _wire
+from .error import wrap_exception
 
 log = logging.getLogger("pympibridge.parallel.engine")
 
@@ -223,10 +223,6 @@ class Engine:
                         seq = P.REQUEST.unpack_from(queued[0])[4]
                         if seq in wanted:
                             self.aborted.add((id(client), seq))
-            elif kind == P.STATUS:
-                _k, _f, _u, _u2, seq, _s = P.REQUEST.unpack(frame[0])
-                client.out.append([P.REPLY.pack(P.OK, 0, 0, 0, seq, 0.0, 0.0), b"", b"",
-                                   pickle.dumps({"queue": len(self.queue), "completed": self.completed})])
             else:
                 self.queue.append((client, frame))
 
@@ -286,7 +282,7 @@ class Engine:
                 payload = _serialize.dumps(result)
             status = P.OK
         except BaseException:
-            error = _wrap(self._info(kind))
+            error = wrap_exception(self._info(kind), hide_file=__file__)
             payload = [pickle.dumps(error)]
             status = P.ERROR
         finally:
@@ -405,15 +401,6 @@ def _repr(value):
         return repr(value)
     except Exception as e:  # a broken __repr__ must not lose the task
         return f"<unrepresentable {type(value).__name__}: {e}>"
-
-
-def _wrap(info):
-    etype, evalue, tb = sys.exc_info()
-    # drop the engine's own frames: the user sees their code, as ipyparallel shows it
-    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
-        tb = tb.tb_next
-    return {"ename": etype.__name__, "evalue": str(evalue),
-            "traceback": "".join(traceback.format_exception(etype, evalue, tb)), "engine_info": info}
 
 
 def main(argv=None):

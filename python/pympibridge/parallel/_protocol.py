@@ -12,13 +12,11 @@ REQUEST = struct.Struct("<BBHIQd")     # kind, flags, unused, unused, seq, submi
 REPLY = struct.Struct("<BBHIQdd")      # status, flags, unused, unused, seq, started, completed
 
 # request kinds
-APPLY, EXECUTE, PUSH, PULL, ABORT, CLEAR, STATUS = 1, 2, 3, 4, 5, 6, 7
-KIND_NAMES = {APPLY: "apply", EXECUTE: "execute", PUSH: "push", PULL: "pull", ABORT: "abort", CLEAR: "clear",
-              STATUS: "status"}
+APPLY, EXECUTE, PUSH, PULL, ABORT, CLEAR = 1, 2, 3, 4, 5, 6
+KIND_NAMES = {APPLY: "apply", EXECUTE: "execute", PUSH: "push", PULL: "pull", ABORT: "abort", CLEAR: "clear"}
 
 # request flags
 SILENT = 1             # execute: no execute_result
-TRACK = 2
 
 # reply status
 OK, ERROR, ABORTED = 0, 1, 2

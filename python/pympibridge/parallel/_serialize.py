@@ -182,14 +182,6 @@ def loads(parts):
     return pickle.loads(parts[0], buffers=parts[1:])
 
 
-def can_pickle(obj):
-    try:
-        dumps(obj)
-        return True
-    except Exception:
-        return False
-
-
 def use_pickle():
     """Plain pickle (with ipyparallel-style by-value functions): the default."""
     global _pickler_module
@@ -209,6 +201,3 @@ def use_dill():
     import dill
     _pickler_module = dill
 
-
-def pickler_name():
-    return _pickler_module.__name__

@@ -80,10 +80,6 @@ class FdPart:
         self.close()
 
 
-def is_local_socket(sock):
-    return sock.family == socket.AF_UNIX
-
-
 def send_frame(sock, parts):
     """Sends one frame made of ``parts`` (bytes-like objects or FdParts; large ones are not copied)."""
     send_frames(sock, [parts])

@@ -89,7 +89,6 @@ class AsyncResult(concurrent.futures.Future):
         self._ready = n == 0
         self._success = None
         self._created = time.time()
-        self._index = {m: i for i, m in enumerate(self.msg_ids)} if n > 1 else None
         if n == 0:
             self._finalize()
 

@@ -149,13 +149,13 @@ def collect_exceptions(results, method="unspecified"):
     return results
 
 
-def wrap_exception(engine_info, skip_frames=0):
-    """The current exception as the plain dict that travels back to the client."""
+def wrap_exception(engine_info, hide_file=None):
+    """The current exception as the plain dict that travels back to the client; frames of ``hide_file`` (the engine's
+    own code) are left out, so the user sees their code as ipyparallel shows it."""
     import sys
     etype, evalue, tb = sys.exc_info()
-    for _ in range(skip_frames):
-        if tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
+    while tb is not None and hide_file is not None and tb.tb_frame.f_code.co_filename == hide_file:
+        tb = tb.tb_next
     return {
         "status": "error",
         "ename": etype.__name__,

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace PyMpiBridge.Parallel.Wire;
 
 /// <summary>Request kinds of the hot path (client → engine), as <c>_protocol.py</c>.</summary>
-internal enum TaskKind : byte { Apply = 1, Execute = 2, Push = 3, Pull = 4, Abort = 5, Clear = 6, Status = 7 }
+internal enum TaskKind : byte { Apply = 1, Execute = 2, Push = 3, Pull = 4, Abort = 5, Clear = 6 }
 
 /// <summary>Reply status (engine → client).</summary>
 internal enum ReplyStatus : byte { Ok = 0, Error = 1, Aborted = 2 }
