@@ -15,7 +15,7 @@ def _start(args):
     if args.n < 1:
         sys.exit(f"pympi cluster start: -n must be at least 1 (got {args.n})")
     path = _files.client_file(args.profile, args.cluster_id)
-    log_path = os.path.join(_files.log_dir(args.profile), f"controller-{args.cluster_id or 'default'}.log")
+    log_path = _files.log_file(args.profile, args.cluster_id, "controller")
     try:
         _launch.refuse_if_running(args.profile, args.cluster_id,
                                   "stop it with 'pympi cluster stop' or choose --cluster-id")
@@ -24,7 +24,7 @@ def _start(args):
     except RuntimeError as e:
         sys.exit(f"pympi cluster start: {e}")
     try:
-        client = _wait_ready(proc, path, args.n, args.timeout)
+        client = _wait_ready(proc, path, args.n, args.timeout, log_path)
     except BaseException as e:
         _launch.stop_controller(proc)
         if isinstance(e, KeyboardInterrupt):
@@ -54,13 +54,13 @@ def repr_args(args):
     return ", ".join(parts)
 
 
-def _wait_ready(proc, path, n, timeout):
+def _wait_ready(proc, path, n, timeout, log_path):
     from .client import Client
     deadline = time.monotonic() + timeout
     try:
         _launch.wait_for_controller(proc, path, timeout)
     except RuntimeError as e:
-        raise RuntimeError(f"{e} (see the log in {_files.log_dir()})") from None
+        raise RuntimeError(f"{e} (its log: {log_path}, when started with --daemon)") from None
     client = Client(url_file=path, timeout=max(1.0, deadline - time.monotonic()))
     client.wait_for_engines(n, timeout=max(1.0, deadline - time.monotonic()))
     return client

@@ -104,7 +104,7 @@ class Controller:
         self.generation += 1
         cmd = _launch.pympi_command() + ["run", "-n", str(self.n)] + self.mpi_args + \
             ["-m", "pympibridge.parallel._engine", self.engine_file]
-        logpath = os.path.join(_files.log_dir(self.profile), f"engines-{self.cluster_id or 'default'}.log")
+        logpath = _files.log_file(self.profile, self.cluster_id, "engines")
         log.info("starting %d engines: %s (output in %s)", self.n, " ".join(cmd), logpath)
         out = open(logpath, "ab")
         self.process = subprocess.Popen(cmd, cwd=self.workdir, env=_launch.engine_environment(), stdout=out,

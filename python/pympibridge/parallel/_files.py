@@ -28,6 +28,11 @@ def log_dir(profile=None):
     return path
 
 
+def log_file(profile, cluster_id, who):
+    """The log of a cluster's ``who`` ('controller' or 'engines')."""
+    return os.path.join(log_dir(profile), f"{who}-{cluster_id or 'default'}.log")
+
+
 def _stem(cluster_id):
     return f"ipcontroller-{cluster_id}" if cluster_id else "ipcontroller"
 

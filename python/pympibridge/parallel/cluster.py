@@ -69,7 +69,7 @@ class Cluster:
         if self._proc is not None and self._proc.poll() is None:
             raise RuntimeError(f"cluster {self.cluster_id!r} is already running")
         _launch.refuse_if_running(self.profile, self.cluster_id, "stop it or pick another cluster_id")
-        self._log_path = os.path.join(_files.log_dir(self.profile), f"controller-{self.cluster_id or 'default'}.log")
+        self._log_path = _files.log_file(self.profile, self.cluster_id, "controller")
         self._proc = _launch.start_controller(self.n, self.profile, self.cluster_id, self.controller_ip, self.db,
                                               self.work_dir, self.controller_location, self.mpi_args,
                                               log_path=self._log_path, log_level=self.log_level)
@@ -102,7 +102,7 @@ class Cluster:
             client.wait_for_engines(self.n, timeout=self.engine_timeout)
         except TimeoutError as e:
             self.stop_cluster_sync()
-            raise TimeoutError(f"{e}; engines' log: {os.path.join(_files.log_dir(self.profile), 'engines-' + (self.cluster_id or 'default') + '.log')}") from None
+            raise TimeoutError(f"{e}; engines' log: {_files.log_file(self.profile, self.cluster_id, 'engines')}") from None
         if activate:
             client.activate()
         return client
