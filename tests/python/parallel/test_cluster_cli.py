@@ -46,8 +46,14 @@ def _processes_of(pid):
 def test_daemon_cluster_serves_default_client_then_stops_leaving_no_process(env, monkeypatch):
     started = _pympi("cluster", "start", "-n", "2", "--daemon", "--db", "sqlite", env=env)
     assert started.returncode == 0, started.stderr
-    assert "cluster ready: 2 MPI engines" in started.stdout
+    try:
+        assert "cluster ready: 2 MPI engines" in started.stdout
+        _daemon_cluster_checks(env, monkeypatch)
+    finally:
+        _pympi("cluster", "stop", env=env)  # a failed check must not leave the daemon running (a no-op after one)
 
+
+def _daemon_cluster_checks(env, monkeypatch):
     sec = pathlib.Path(env["PYMPIBRIDGE_DIR"]) / "profile_default" / "security" / "ipcontroller-client.json"
     assert stat.S_IMODE(sec.stat().st_mode) == 0o600  # it holds the key
     data = json.loads(sec.read_text())
