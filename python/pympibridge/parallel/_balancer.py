@@ -18,21 +18,23 @@ class LoadBalancer:
     def _submit_lb(self, tasks, ar, retries=0, targets=None, after=None, follow=None, timeout=None):
         """Queues load-balanced tasks; the balancer sends them as engines have room."""
         deadline = time.monotonic() + timeout if timeout else None
+        waiting = after is not None or follow is not None
+        constrained = waiting or retries or targets is not None or deadline is not None
+        now = time.time()
         with self._lock:
+            requests, resubmittable = self._requests, self._resubmittable
+            queue = self._lb_waiting if waiting else self._lb_queue
             for i, t in enumerate(tasks):
-                t.ar, t.index, t.lb = ar, i, True
-                t.retries, t.targets, t.after, t.follow, t.deadline = retries, targets, after, follow, deadline
-                t.submitted = time.time()
-                self._requests[t.msg_id] = t
+                t.ar, t.index, t.lb, t.submitted = ar, i, True, now
+                if constrained:  # _Task's defaults are the unconstrained case: a burst of plain tasks skips these
+                    t.retries, t.targets, t.after, t.follow, t.deadline = retries, targets, after, follow, deadline
+                requests[t.msg_id] = t
                 if len(t.payload) < 4:  # no array buffers: cheap to keep for resubmit()
-                    self._resubmittable[t.msg_id] = t
-                if after is not None or follow is not None:
-                    self._lb_waiting.append(t)
-                else:
-                    self._lb_queue.append(t)
+                    resubmittable[t.msg_id] = t
+                queue.append(t)
             self.history.extend(t.msg_id for t in tasks)
             wake = deadline is not None
-            if len(self._lb_queue) == len(tasks) and not any(c.lb_outstanding for c in self._engines.values()):
+            if len(self._lb_queue) == len(tasks) and not self._lb_outstanding():
                 # an isolated call: send it now, it must not wait for the I/O thread
                 self._dispatch_lb()
             elif not self._dispatch_requested:
@@ -41,6 +43,12 @@ class LoadBalancer:
                 self._dispatch_requested = wake = True
         if wake:
             self._wake()
+
+    def _lb_outstanding(self):
+        for c in self._engines.values():
+            if c.lb_outstanding:
+                return True
+        return False
 
     def _dispatch_lb(self):
         """Sends queued load-balanced tasks to the least loaded engines that have room (lock held)."""
