@@ -7,7 +7,7 @@ namespace PyMpiBridge.Benchmarks;
 
 /// <summary>
 /// <c>pympi bench parallel</c>: ipyparallel's programming model, ours against ipyparallel 7.1 (MPI engines) and
-/// mpi4py.futures (2 spawned workers), 2 engines each, on the same work. The measuring program is Python
+/// mpi4py.futures (2 workers, <c>mpiexec -n 3 python -m mpi4py.futures</c>), 2 engines each, on the same work. The measuring program is Python
 /// (<c>benchmarks/python/parallel_bench.py</c>: all three are Python APIs); it runs each implementation in a process of
 /// its own and prints JSON records, which this suite tabulates with ratios to ours and checks against the goals.
 /// Options after the suite name go to the script (<c>--impl ours</c>, <c>--tasks N</c>, <c>--map-items N</c>, ...).
@@ -29,7 +29,7 @@ public sealed class ParallelBenchSuite : IBenchSuite
         foreach (string a in args) psi.ArgumentList.Add(a);
         ParallelLayerEnvironment.Apply(psi.Environment, ParallelLayerEnvironment.Dotnet(RepoLayout.PympiDll()));
         psi.Environment["PYMPIBRIDGE_DIR"] = state;          // the clusters' files, away from the user's
-        psi.Environment["OMPI_MCA_rmaps_base_oversubscribe"] = "1"; // mpi4py.futures spawns 2 workers on 2 cores
+        psi.Environment["OMPI_MCA_rmaps_base_oversubscribe"] = "1"; // mpi4py.futures runs 3 processes on 2 cores
         // the peers' engines are launched by their own mpiexec: the same permissions as ours (root, containers)
         MpiLauncher.ApplyEnvironment(psi.Environment, MpiFlavor.OpenMpi);
         psi.Environment["IPYTHONDIR"] = Path.Combine(state, "ipython");
