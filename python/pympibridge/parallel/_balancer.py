@@ -30,7 +30,9 @@ class LoadBalancer:
                     t.retries, t.targets, t.after, t.follow, t.deadline = retries, targets, after, follow, deadline
                 requests[t.msg_id] = t
                 if len(t.payload) < 4:  # no array buffers: cheap to keep for resubmit()
-                    resubmittable[t.msg_id] = t
+                    # what resubmit() needs and nothing else: keeping the task would keep its AsyncResult (and
+                    # every result of a long session) alive, and Python's cyclic GC would scan them all again
+                    resubmittable[t.msg_id] = (t.kind, t.flags, tuple(t.payload))
                 queue.append(t)
             self.history.extend(t.msg_id for t in tasks)
             wake = deadline is not None

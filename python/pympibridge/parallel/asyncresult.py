@@ -123,6 +123,25 @@ class AsyncResult(concurrent.futures.Future):
                     cond = self._cond = threading.Condition()
         return cond
 
+    # Future's readers take the Condition even when the result is there: a finished result answers without one
+    def done(self):
+        return self._state == _FINISHED or super().done()
+
+    def result(self, timeout=None):
+        if self._state == _FINISHED:
+            if self._exception is not None:
+                try:
+                    raise self._exception
+                finally:
+                    self = None  # as Future: no cycle through the traceback's frame
+            return self._result
+        return super().result(timeout)
+
+    def exception(self, timeout=None):
+        if self._state == _FINISHED:
+            return self._exception
+        return super().exception(timeout)
+
     def _settle(self, result, exception):
         """Future.set_result/set_exception, without a Condition when nobody has made one: nobody can be waiting
         then, and no callback can be registered (both go through ``_condition``). Checked under the lock that
