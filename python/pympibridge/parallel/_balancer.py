@@ -11,6 +11,10 @@ import time
 
 from . import error
 
+# Tasks a submitting thread lets queue up before it sends them to a starving engine itself: one system call per
+# batch, not per task.
+_FEED_BATCH = 32
+
 
 class LoadBalancer:
     """Mixin of Client (which owns the state: ``_lb_queue``, ``_lb_waiting``, ``_engines``, ``_lock``)."""
@@ -39,12 +43,24 @@ class LoadBalancer:
             if len(self._lb_queue) == len(tasks) and not self._lb_outstanding():
                 # an isolated call: send it now, it must not wait for the I/O thread
                 self._dispatch_lb()
-            elif not self._dispatch_requested:
+            elif len(self._lb_queue) >= _FEED_BATCH and self._engine_starving():
+                # A burst an engine is running dry in: feed it a batch from here. The I/O thread would, but while
+                # this thread submits in a loop it holds the GIL, and the I/O thread gets it back only every
+                # switch interval (5 ms): the engines would idle through most of the burst.
+                self._dispatch_lb()
+            if (self._lb_queue or self._lb_waiting) and not self._dispatch_requested:
                 # a burst: the I/O thread sends what has queued up by the time it runs, one system call per
                 # engine instead of one per task
                 self._dispatch_requested = wake = True
         if wake:
             self._wake()
+
+    def _engine_starving(self):
+        """Whether a live engine has less than half its room queued."""
+        for c in self._engines.values():
+            if c.alive and 2 * c.lb_outstanding < c.hwm():
+                return True
+        return False
 
     def _lb_outstanding(self):
         for c in self._engines.values():
