@@ -104,6 +104,13 @@ internal static class BridgeScenarios
         }));
         session.Export("rank_and_sum", new Func<Comm, PyBuffer<double>, double>((comm, a) =>
             comm.Rank + comm.Allreduce(a.ReadOnlySpan.ToArray().Sum(), Op.Sum)));
+        // A Comm argument is a view the bridge reuses across calls: one callee keeps it, another disposes its own.
+        Comm? kept = null;
+        session.Export("keep_comm", new Action<Comm>(comm => kept = comm));
+        session.Export("size_then_dispose", new Func<Comm, int>(comm =>
+        {
+            using (comm) return comm.Size;
+        }));
 
         double[] data = [1, 2, 3, 4];
         using var gil = Py.Gil();
@@ -116,6 +123,9 @@ internal static class BridgeScenarios
             doubled = arr.tolist()
             base_ok = not arr.flags.owndata
             total = csharp.rank_and_sum(world, np.ones(3))
+            sub = world.Dup()
+            csharp.keep_comm(sub)
+            sizes = [csharp.size_then_dispose(sub), csharp.size_then_dispose(sub)]
             try:
                 csharp.scale_in_place(np.arange(3), 2.0)
                 dtype_error = "no error"
@@ -132,6 +142,14 @@ internal static class BridgeScenarios
                 Get<List<double>>(ns, "doubled").SequenceEqual([2.0, 40, 6, 8]) && Get<bool>(ns, "base_ok"),
                 string.Join(",", data));
             c.Check("comm argument from python", Get<double>(ns, "total") == session.Rank + 3.0 * session.Size, Get<double>(ns, "total").ToString());
+            c.Run("comm argument disposed by its callee stays usable", () =>
+            {
+                var sizes = Get<List<int>>(ns, "sizes");
+                int keptSum = kept!.Allreduce(1, Op.Sum); // the view kept by another callee, after two disposals
+                Py.Exec("sub.Free()", ns);
+                return (sizes.SequenceEqual([session.Size, session.Size]) && keptSum == session.Size,
+                    $"sizes [{string.Join(",", sizes)}], kept view allreduce {keptSum}");
+            });
             string dtypeError = Get<string>(ns, "dtype_error");
             c.Check("wrong dtype explained", dtypeError.Contains("float64") || dtypeError.Contains("double"), dtypeError);
             string missing = Get<string>(ns, "missing");
