@@ -164,10 +164,8 @@ internal static class BridgeScenarios
         int partner = world.Rank ^ 1;
         if (partner >= world.Size)
         {
-            c.Ok("buffers csharp to python", "no partner");
-            c.Ok("buffers python to csharp", "no partner");
-            c.Ok("objects csharp to python", "no partner");
-            c.Ok("objects python to csharp", "no partner");
+            foreach (string check in (string[])["buffers csharp to python", "buffers python to csharp", "objects csharp to python", "objects python to csharp"])
+                c.Check(check, false, $"rank {world.Rank} has no partner: run this scenario on an even number of ranks");
         }
         else if (world.Rank % 2 == 0)
         {
@@ -243,41 +241,47 @@ internal static class BridgeScenarios
     private static void GilReleasedWhileCSharpWaitsInMpi(ScenarioContext c, RankSession session)
     {
         var world = session.World;
-        if (world.Size < 2) { c.Ok("python thread ran during csharp recv", "needs 2 ranks"); return; }
+        if (world.Size != 2) { c.Check("python thread ran during csharp recv", false, "run this scenario on 2 ranks"); return; }
         if (world.Rank == 1)
         {
             Thread.Sleep(600);
             world.Send<int>([123], 0, 5);
-            c.Ok("python thread ran during csharp recv", "sender");
+            var (received, detail) = c.VerdictFrom(0); // rank 0 tells whether its blocked receive let Python run
+            c.Check("python thread ran during csharp recv", received, detail);
             return;
         }
-        if (world.Rank != 0) { c.Ok("python thread ran during csharp recv", "idle"); return; }
-        session.Export("blocking_recv", new Func<int>(() =>
+        bool ok = false;
+        try
         {
-            Span<int> box = [0];
-            world.Recv(box, 1, 5);
-            return box[0];
-        }));
-        using var gil = Py.Gil();
-        using var ns = Run("""
-            import threading, time
-            from pympibridge import csharp
-            ticks = 0
-            stop = False
-            def spin():
-                global ticks
-                while not stop:
-                    ticks += 1
-                    time.sleep(0.001)
-            t = threading.Thread(target=spin); t.start()
-            time.sleep(0.05)
-            before = ticks
-            value = csharp.blocking_recv()
-            during = ticks - before
-            stop = True; t.join()
-            """);
-        int during = Get<int>(ns, "during");
-        c.Check("python thread ran during csharp recv", Get<int>(ns, "value") == 123 && during > 50, $"{during} ticks while blocked");
+            session.Export("blocking_recv", new Func<int>(() =>
+            {
+                Span<int> box = [0];
+                world.Recv(box, 1, 5);
+                return box[0];
+            }));
+            using var gil = Py.Gil();
+            using var ns = Run("""
+                import threading, time
+                from pympibridge import csharp
+                ticks = 0
+                stop = False
+                def spin():
+                    global ticks
+                    while not stop:
+                        ticks += 1
+                        time.sleep(0.001)
+                t = threading.Thread(target=spin); t.start()
+                time.sleep(0.05)
+                before = ticks
+                value = csharp.blocking_recv()
+                during = ticks - before
+                stop = True; t.join()
+                """);
+            int during = Get<int>(ns, "during");
+            ok = Get<int>(ns, "value") == 123 && during > 50;
+            c.Check("python thread ran during csharp recv", ok, $"{during} ticks while blocked");
+        }
+        finally { c.TellVerdict(1, ok); }
     }
 
     private static void UnhandledExceptionAbortsJob(ScenarioContext c, RankSession session)

@@ -48,20 +48,27 @@ public static class NonblockingScenarios
             if (rank != 0)
             {
                 world.Send([rank], 0, 22);
-                return (true, "sent");
+                return ctx.VerdictFrom(0);
             }
-            var buffers = Enumerable.Range(0, size).Select(_ => new int[1]).ToArray();
-            var requests = Enumerable.Range(0, size).Select(p => p == 0 ? world.Irecv(buffers[0], Comm.ProcNull, 22) : world.Irecv(buffers[p], p, 22)).ToArray();
             var seen = new HashSet<int>();
-            for (int k = 0; k < size; k++)
+            try
             {
-                var (index, status) = Request.Waitany(requests);
-                if (index < 0) break;
-                seen.Add(index);
-                if (index != 0 && (buffers[index][0] != index || status.Source != index)) return (false, $"bad message at {index}");
+                var buffers = Enumerable.Range(0, size).Select(_ => new int[1]).ToArray();
+                var requests = Enumerable.Range(0, size).Select(p => p == 0 ? world.Irecv(buffers[0], Comm.ProcNull, 22) : world.Irecv(buffers[p], p, 22)).ToArray();
+                for (int k = 0; k < size; k++)
+                {
+                    var (index, status) = Request.Waitany(requests);
+                    if (index < 0) break;
+                    if (index != 0 && (buffers[index][0] != index || status.Source != index)) return (false, $"bad message at {index}");
+                    seen.Add(index);
+                }
+                var (none, _) = Request.Waitany(requests);
+                return (seen.Count == size && none == -1, $"{seen.Count} then {none}");
             }
-            var (none, _) = Request.Waitany(requests);
-            return (seen.Count == size && none == -1, $"{seen.Count} then {none}");
+            finally
+            {
+                for (int sender = 1; sender < size; sender++) ctx.TellVerdict(sender, seen.Contains(sender));
+            }
         });
 
         // Test loop + Testall.
