@@ -38,6 +38,14 @@ public class MpiBenchOptionsTests
     }
 
     [Test]
+    public void Parse_ThreadLevelNotAChoice_IsRefusedAsPympisChoiceOptionsAre()
+    {
+        // One option shape for both command lines: the same words as `pympi cluster start --db redis`.
+        var e = Assert.Throws<UsageException>(() => MpiBenchOptions.Parse(["--thread-level", "funneled"]));
+        Assert.That(e!.Message, Is.EqualTo("--thread-level must be one of multiple, single; got 'funneled'."));
+    }
+
+    [Test]
     public void Parse_OptionWithoutValue_Throws()
         => Assert.Throws<UsageException>(() => MpiBenchOptions.Parse(["--rounds"]));
 }

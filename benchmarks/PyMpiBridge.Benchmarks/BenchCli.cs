@@ -40,25 +40,6 @@ internal static class BenchCli
         },
     };
 
-    /// <summary>One of <paramref name="choices"/> (the first is the default); a wrong value is named with the option.</summary>
-    public static Option<string> OneOf(string name, string description, params string[] choices)
-    {
-        var option = new Option<string>(name)
-        {
-            Description = description,
-            HelpName = string.Join('|', choices),
-            DefaultValueFactory = _ => choices[0],
-            CustomParser = r =>
-            {
-                string text = r.Tokens[0].Value;
-                if (!choices.Contains(text)) r.AddError($"{name} takes {string.Join(" or ", choices)}, not '{text}'.");
-                return text;
-            },
-        };
-        option.CompletionSources.Add(choices);
-        return option;
-    }
-
     /// <summary>Parses <paramref name="args"/> against <paramref name="command"/>; bad input throws <see cref="UsageException"/>.</summary>
     public static ParseResult ParseOrThrow(Command command, IReadOnlyList<string> args)
     {

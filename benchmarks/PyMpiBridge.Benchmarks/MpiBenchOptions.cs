@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PyMpiBridge.Options;
 
 namespace PyMpiBridge.Benchmarks;
 
@@ -20,7 +21,7 @@ internal sealed record MpiBenchOptions(IReadOnlyList<string> Impls, int Rounds, 
     private static readonly Option<IReadOnlyList<string>> ImplOption = BenchCli.CommaList("--impl", AllImpls, "implementations to measure");
     private static readonly Option<int> RoundsOption = BenchCli.PositiveInt("--rounds", "N", "interleaved launches of each implementation; the median is reported", Default.Rounds);
     private static readonly Option<int> RepeatsOption = BenchCli.PositiveInt("--repeats", "R", "timed repeats inside one launch; its best is that launch's value", Default.Repeats);
-    private static readonly Option<string> ThreadLevelOption = BenchCli.OneOf("--thread-level", "MPI thread level every program initializes", "multiple", "single");
+    private static readonly Option<string> ThreadLevelOption = OptionShapes.OneOf("--thread-level", "MPI thread level every program initializes", "multiple", "single");
     private static readonly Option<int> TimeoutOption = BenchCli.PositiveInt("--timeout", "SECONDS", "limit for one launch", (int)Default.Timeout.TotalSeconds);
 
     /// <summary>The suite's options, on its command of the benchmark program.</summary>

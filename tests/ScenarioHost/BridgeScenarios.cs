@@ -104,6 +104,13 @@ internal static class BridgeScenarios
         }));
         session.Export("rank_and_sum", new Func<Comm, PyBuffer<double>, double>((comm, a) =>
             comm.Rank + comm.Allreduce(a.ReadOnlySpan.ToArray().Sum(), Op.Sum)));
+        // A Comm argument is a view the bridge reuses across calls: one callee keeps it, another disposes its own.
+        Comm? kept = null;
+        session.Export("keep_comm", new Action<Comm>(comm => kept = comm));
+        session.Export("size_then_dispose", new Func<Comm, int>(comm =>
+        {
+            using (comm) return comm.Size;
+        }));
 
         double[] data = [1, 2, 3, 4];
         using var gil = Py.Gil();
@@ -116,6 +123,9 @@ internal static class BridgeScenarios
             doubled = arr.tolist()
             base_ok = not arr.flags.owndata
             total = csharp.rank_and_sum(world, np.ones(3))
+            sub = world.Dup()
+            csharp.keep_comm(sub)
+            sizes = [csharp.size_then_dispose(sub), csharp.size_then_dispose(sub)]
             try:
                 csharp.scale_in_place(np.arange(3), 2.0)
                 dtype_error = "no error"
@@ -132,6 +142,14 @@ internal static class BridgeScenarios
                 Get<List<double>>(ns, "doubled").SequenceEqual([2.0, 40, 6, 8]) && Get<bool>(ns, "base_ok"),
                 string.Join(",", data));
             c.Check("comm argument from python", Get<double>(ns, "total") == session.Rank + 3.0 * session.Size, Get<double>(ns, "total").ToString());
+            c.Run("comm argument disposed by its callee stays usable", () =>
+            {
+                var sizes = Get<List<int>>(ns, "sizes");
+                int keptSum = kept!.Allreduce(1, Op.Sum); // the view kept by another callee, after two disposals
+                Py.Exec("sub.Free()", ns);
+                return (sizes.SequenceEqual([session.Size, session.Size]) && keptSum == session.Size,
+                    $"sizes [{string.Join(",", sizes)}], kept view allreduce {keptSum}");
+            });
             string dtypeError = Get<string>(ns, "dtype_error");
             c.Check("wrong dtype explained", dtypeError.Contains("float64") || dtypeError.Contains("double"), dtypeError);
             string missing = Get<string>(ns, "missing");
@@ -146,10 +164,8 @@ internal static class BridgeScenarios
         int partner = world.Rank ^ 1;
         if (partner >= world.Size)
         {
-            c.Ok("buffers csharp to python", "no partner");
-            c.Ok("buffers python to csharp", "no partner");
-            c.Ok("objects csharp to python", "no partner");
-            c.Ok("objects python to csharp", "no partner");
+            foreach (string check in (string[])["buffers csharp to python", "buffers python to csharp", "objects csharp to python", "objects python to csharp"])
+                c.Check(check, false, $"rank {world.Rank} has no partner: run this scenario on an even number of ranks");
         }
         else if (world.Rank % 2 == 0)
         {
@@ -225,41 +241,47 @@ internal static class BridgeScenarios
     private static void GilReleasedWhileCSharpWaitsInMpi(ScenarioContext c, RankSession session)
     {
         var world = session.World;
-        if (world.Size < 2) { c.Ok("python thread ran during csharp recv", "needs 2 ranks"); return; }
+        if (world.Size != 2) { c.Check("python thread ran during csharp recv", false, "run this scenario on 2 ranks"); return; }
         if (world.Rank == 1)
         {
             Thread.Sleep(600);
             world.Send<int>([123], 0, 5);
-            c.Ok("python thread ran during csharp recv", "sender");
+            var (received, detail) = c.VerdictFrom(0); // rank 0 tells whether its blocked receive let Python run
+            c.Check("python thread ran during csharp recv", received, detail);
             return;
         }
-        if (world.Rank != 0) { c.Ok("python thread ran during csharp recv", "idle"); return; }
-        session.Export("blocking_recv", new Func<int>(() =>
+        bool ok = false;
+        try
         {
-            Span<int> box = [0];
-            world.Recv(box, 1, 5);
-            return box[0];
-        }));
-        using var gil = Py.Gil();
-        using var ns = Run("""
-            import threading, time
-            from pympibridge import csharp
-            ticks = 0
-            stop = False
-            def spin():
-                global ticks
-                while not stop:
-                    ticks += 1
-                    time.sleep(0.001)
-            t = threading.Thread(target=spin); t.start()
-            time.sleep(0.05)
-            before = ticks
-            value = csharp.blocking_recv()
-            during = ticks - before
-            stop = True; t.join()
-            """);
-        int during = Get<int>(ns, "during");
-        c.Check("python thread ran during csharp recv", Get<int>(ns, "value") == 123 && during > 50, $"{during} ticks while blocked");
+            session.Export("blocking_recv", new Func<int>(() =>
+            {
+                Span<int> box = [0];
+                world.Recv(box, 1, 5);
+                return box[0];
+            }));
+            using var gil = Py.Gil();
+            using var ns = Run("""
+                import threading, time
+                from pympibridge import csharp
+                ticks = 0
+                stop = False
+                def spin():
+                    global ticks
+                    while not stop:
+                        ticks += 1
+                        time.sleep(0.001)
+                t = threading.Thread(target=spin); t.start()
+                time.sleep(0.05)
+                before = ticks
+                value = csharp.blocking_recv()
+                during = ticks - before
+                stop = True; t.join()
+                """);
+            int during = Get<int>(ns, "during");
+            ok = Get<int>(ns, "value") == 123 && during > 50;
+            c.Check("python thread ran during csharp recv", ok, $"{during} ticks while blocked");
+        }
+        finally { c.TellVerdict(1, ok); }
     }
 
     private static void UnhandledExceptionAbortsJob(ScenarioContext c, RankSession session)

@@ -17,7 +17,13 @@ public static class CollectiveScenarios
         // must have waited for it (with slack for a loaded 2-core machine), whichever rank is late.
         ctx.Run("barrier", () =>
         {
-            if (w.Size == 1) { w.Barrier(); return (true, "one rank"); }
+            if (w.Size == 1)
+            {
+                // Nobody to wait for: a one-rank barrier returns at once.
+                var alone = System.Diagnostics.Stopwatch.StartNew();
+                w.Barrier();
+                return (alone.Elapsed < TimeSpan.FromSeconds(1), $"one rank, returned after {alone.Elapsed.TotalMilliseconds:F1} ms");
+            }
             var waited = new List<double>();
             foreach (int late in new[] { 0, w.Size - 1 })
             {
@@ -63,10 +69,11 @@ public static class CollectiveScenarios
         {
             var got = new float[2 * size];
             w.Gather([rank, -rank], rank == root ? got : [], root);
-            bool ok = rank != root || Enumerable.Range(0, size).All(i => got[2 * i] == i && got[2 * i + 1] == -i);
+            bool ok = ctx.ConfirmedBy(root, rank == root && Enumerable.Range(0, size).All(i => got[2 * i] == i && got[2 * i + 1] == -i));
             int[] scalars = w.Gather(rank * 3, 0);
-            ok &= rank == 0 ? scalars.SequenceEqual(Enumerable.Range(0, size).Select(i => i * 3)) : scalars.Length == 0;
-            return (ok, rank == root ? string.Join(",", got) : "sent");
+            ok &= ctx.ConfirmedBy(0, rank == 0 && scalars.SequenceEqual(Enumerable.Range(0, size).Select(i => i * 3)));
+            ok &= rank == 0 || scalars.Length == 0;
+            return (ok, rank == root ? string.Join(",", got) : $"root {root}'s verdict; {scalars.Length} scalars here");
         });
 
         // Gatherv with packed blocks (no displacements): rank i sends i+1 copies of i.
@@ -76,7 +83,7 @@ public static class CollectiveScenarios
             var got = new short[counts.Sum()];
             w.Gatherv(Enumerable.Repeat((short)rank, rank + 1).ToArray(), got, counts, 0);
             short[] expected = Enumerable.Range(0, size).SelectMany(i => Enumerable.Repeat((short)i, i + 1)).ToArray();
-            return (rank != 0 || got.SequenceEqual(expected), rank == 0 ? string.Join("", got) : "sent");
+            return (ctx.ConfirmedBy(0, rank == 0 && got.SequenceEqual(expected)), rank == 0 ? string.Join("", got) : "root 0's verdict");
         });
 
         ctx.Run("allgather", () =>
@@ -123,7 +130,8 @@ public static class CollectiveScenarios
             var inPlace = new[] { rank + 1.0 };
             w.Reduce(inPlace, Op.Prod, root);
             double factorial = Enumerable.Range(1, size).Aggregate(1.0, (a, b) => a * b);
-            bool ok = (rank != 0 || (got[0] == triangle && got[1] == size)) && (rank != root || inPlace[0] == factorial);
+            bool ok = ctx.ConfirmedBy(0, rank == 0 && got[0] == triangle && got[1] == size)
+                && ctx.ConfirmedBy(root, rank == root && inPlace[0] == factorial);
             return (ok, $"{got[0]} {inPlace[0]}");
         });
 

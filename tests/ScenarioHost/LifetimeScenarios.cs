@@ -83,8 +83,8 @@ internal static class LifetimeScenarios
             string path;
             if (MpiEnvironment.Abi == MpiAbi.OpenMpi)
             {
-                path = "Waitany loop";
-                Request.WaitanyFault = k => k == 2 ? 1 : 0; // the first two complete, then Waitany fails
+                path = "Waitsome loop";
+                Request.WaitsomeFault = remaining => remaining == 1 ? 1 : 0; // the first two complete, then MPI_Waitsome fails
             }
             else
             {
@@ -102,7 +102,7 @@ internal static class LifetimeScenarios
             }
             finally
             {
-                Request.WaitanyFault = null;
+                Request.WaitsomeFault = null;
                 Request.WaitallNativeFault = null;
             }
             bool[] completed = requests.Select(r => r.IsCompleted).ToArray();
@@ -116,6 +116,65 @@ internal static class LifetimeScenarios
             }
             ok &= requests[2].IsCompleted;
             return (ok, $"{path}: completed after the failure [{string.Join(",", completed)}], received {received[0]}");
+        });
+        // The same over more requests than one MPI_Waitsome window: on Open MPI the call fails as a whole once the first
+        // batch is done; everything completed before the failure is marked completed, the rest keep live handles.
+        c.Run("waitall failing midway over many requests", () =>
+        {
+            const int Batch = 300;
+            var self = Comm.Self;
+            var first = new int[Batch];
+            var second = new int[Batch];
+            var requests = new List<Request>();
+            for (int i = 0; i < Batch; i++) requests.Add(self.Irecv(first.AsMemory(i, 1), 0, 7));
+            for (int i = 0; i < Batch; i++) requests.Add(self.Isend(new[] { i }, 0, 7));
+            for (int i = 0; i < Batch; i++) requests.Add(self.Irecv(second.AsMemory(i, 1), 0, 8)); // nothing sent yet
+            bool openMpi = MpiEnvironment.Abi == MpiAbi.OpenMpi;
+            if (openMpi) Request.WaitsomeFault = remaining => remaining == Batch ? 1 : 0;
+            else
+            {
+                for (int i = 0; i < Batch; i++) self.Send([-i], 0, 8);
+                Request.WaitallNativeFault = _ => 1;
+            }
+            try
+            {
+                Request.Waitall([.. requests]);
+                return (false, "no exception");
+            }
+            catch (MpiException) { }
+            finally
+            {
+                Request.WaitsomeFault = null;
+                Request.WaitallNativeFault = null;
+            }
+            int firstDone = requests.Take(2 * Batch).Count(r => r.IsCompleted), secondDone = requests.Skip(2 * Batch).Count(r => r.IsCompleted);
+            bool ok = firstDone == 2 * Batch && first.Select((v, i) => v == i).All(b => b);
+            if (openMpi)
+            {
+                ok &= secondDone == 0;
+                for (int i = 0; i < Batch; i++) self.Send([-i], 0, 8);
+                Request.Waitall([.. requests.Skip(2 * Batch)]); // live handles: they complete normally
+            }
+            ok &= requests.All(r => r.IsCompleted) && second.Select((v, i) => v == -i).All(b => b);
+            return (ok, $"{firstDone} of the first {2 * Batch} completed, {secondDone} of the last {Batch} before the failure");
+        });
+
+        // A real failure among many: one truncated receive; every request still completes, then Waitall throws it.
+        // Between two ranks: Open MPI does not detect truncation of a message a rank sends itself.
+        c.Run("waitall with a truncated receive among many", () =>
+        {
+            const int Pairs = 300, Truncated = 150;
+            int left = (rank + size - 1) % size, right = (rank + 1) % size;
+            var inbox = new int[Pairs];
+            var requests = new List<Request>();
+            for (int i = 0; i < Pairs; i++) requests.Add(w.Irecv(inbox.AsMemory(i, 1), left, 9));
+            for (int i = 0; i < Pairs; i++) requests.Add(w.Isend(i == Truncated ? new[] { i, i, i } : new[] { i }, right, 9));
+            MpiException? error = null;
+            try { Request.Waitall([.. requests]); }
+            catch (MpiException e) { error = e; }
+            bool ok = error?.ErrorClass == MpiErrorClass.Truncate && requests.All(r => r.IsCompleted)
+                && inbox.Select((v, i) => i == Truncated || v == i).All(b => b);
+            return (ok, error?.Message ?? "no exception");
         });
     }
 

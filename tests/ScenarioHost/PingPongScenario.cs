@@ -37,6 +37,7 @@ public static class PingPongScenario
                 else
                 {
                     w.Recv<double>(buffer, peer, 0);
+                    buffer[^1] = i; // stamps the round, so rank 0 can tell the replies came back
                     w.Send<double>(buffer, peer, 0);
                 }
             }
@@ -44,7 +45,7 @@ public static class PingPongScenario
             if (phase == 1 && ctx.Rank == 0)
             {
                 double oneWay = elapsed / n / 2;
-                ctx.Ok($"pingpong {count * 8} B", $"{oneWay * 1e6:F3} us one-way, {count * 8 / oneWay / 1e9:F2} GB/s");
+                ctx.Check($"pingpong {count * 8} B", buffer[^1] == n - 1, $"{oneWay * 1e6:F3} us one-way, {count * 8 / oneWay / 1e9:F2} GB/s");
             }
         }
     }

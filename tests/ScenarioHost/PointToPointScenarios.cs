@@ -52,23 +52,31 @@ public static class PointToPointScenarios
         ctx.Run("mprobe mrecv", () =>
         {
             int partner = ctx.Rank ^ 1;
-            if (partner >= world.Size) return (true, "no partner");
-            if (ctx.Rank % 2 == 0)
+            bool alone = partner >= world.Size; // an odd size: the last rank sends to itself
+            if (alone) partner = ctx.Rank;
+            if (ctx.Rank % 2 == 0 && !alone)
             {
                 world.Send(new int[] { 1, 2, 3 }, partner, 21);
                 world.Send(new int[] { 4, 5, 6, 7, 8 }, partner, 22);
-                return (true, "sent");
+                return ctx.VerdictFrom(partner);
             }
-            var first = world.Mprobe(partner, Comm.AnyTag);
-            bool refused = false;
-            try { first.Recv<int>(new int[1]); } catch (ArgumentException e) { refused = e.Message.Contains("holds 3 Int32 elements"); }
-            int[] a = first.Recv<int>();
-            bool again = false;
-            try { first.Recv<int>(new int[8]); } catch (InvalidOperationException) { again = true; }
-            var second = world.Mprobe(partner, 22);
-            int[] b = second.Recv<int>();
-            return (refused && again && a.SequenceEqual([1, 2, 3]) && first.Status.Tag == 21 && b.SequenceEqual([4, 5, 6, 7, 8]),
-                $"{string.Join(",", a)} | {string.Join(",", b)} refused={refused} again={again}");
+            Request[] own = alone ? [world.Isend(new int[] { 1, 2, 3 }, partner, 21), world.Isend(new int[] { 4, 5, 6, 7, 8 }, partner, 22)] : [];
+            bool ok = false;
+            try
+            {
+                var first = world.Mprobe(partner, Comm.AnyTag);
+                bool refused = false;
+                try { first.Recv<int>(new int[1]); } catch (ArgumentException e) { refused = e.Message.Contains("holds 3 Int32 elements"); }
+                int[] a = first.Recv<int>();
+                bool again = false;
+                try { first.Recv<int>(new int[8]); } catch (InvalidOperationException) { again = true; }
+                var second = world.Mprobe(partner, 22);
+                int[] b = second.Recv<int>();
+                Request.Waitall(own);
+                ok = refused && again && a.SequenceEqual([1, 2, 3]) && first.Status.Tag == 21 && b.SequenceEqual([4, 5, 6, 7, 8]);
+                return (ok, $"{string.Join(",", a)} | {string.Join(",", b)} refused={refused} again={again}");
+            }
+            finally { if (!alone) ctx.TellVerdict(partner, ok); }
         });
 
         // Probe + GetCount: rank 0 sends a message of a size the receiver does not know.
@@ -78,14 +86,20 @@ public static class PointToPointScenarios
             {
                 for (int dest = 1; dest < world.Size; dest++)
                     world.Send(Enumerable.Range(0, 10 + dest).Select(i => (long)i).ToArray(), dest, 9);
-                return (true, "sent");
+                var verdicts = Enumerable.Range(1, world.Size - 1).Select(ctx.VerdictFrom).ToList();
+                return (verdicts.All(v => v.Ok), string.Join("; ", verdicts.Select(v => v.Detail)));
             }
-            var status = world.Probe(Comm.AnySource, 9);
-            int count = status.GetCount<long>();
-            var buffer = new long[count];
-            var received = world.Recv(buffer, status.Source, status.Tag);
-            bool ok = status.Source == 0 && count == 10 + ctx.Rank && buffer[^1] == count - 1 && received.GetCount<long>() == count;
-            return (ok, $"{count}");
+            bool ok = false;
+            try
+            {
+                var status = world.Probe(Comm.AnySource, 9);
+                int count = status.GetCount<long>();
+                var buffer = new long[count];
+                var received = world.Recv(buffer, status.Source, status.Tag);
+                ok = status.Source == 0 && count == 10 + ctx.Rank && buffer[^1] == count - 1 && received.GetCount<long>() == count;
+                return (ok, $"{count}");
+            }
+            finally { ctx.TellVerdict(0, ok); }
         });
 
         // Iprobe finds nothing when nothing was sent.
@@ -106,16 +120,23 @@ public static class PointToPointScenarios
             if (ctx.Rank != 0)
             {
                 world.Send([ctx.Rank * 11], 0, 3);
-                return (true, "sent");
+                return ctx.VerdictFrom(0);
             }
             var seen = new SortedSet<int>();
-            for (int i = 1; i < world.Size; i++)
+            try
             {
-                int[] value = new int[1];
-                var s = world.Recv(value, Comm.AnySource, Comm.AnyTag);
-                if (value[0] == s.Source * 11 && s.Tag == 3) seen.Add(s.Source);
+                for (int i = 1; i < world.Size; i++)
+                {
+                    int[] value = new int[1];
+                    var s = world.Recv(value, Comm.AnySource, Comm.AnyTag);
+                    if (value[0] == s.Source * 11 && s.Tag == 3) seen.Add(s.Source);
+                }
+                return (seen.Count == world.Size - 1, string.Join(",", seen));
             }
-            return (seen.Count == world.Size - 1, string.Join(",", seen));
+            finally
+            {
+                for (int sender = 1; sender < world.Size; sender++) ctx.TellVerdict(sender, seen.Contains(sender));
+            }
         });
         world.Barrier(); // AnyTag above must not catch the next check's messages
 

@@ -32,6 +32,30 @@ public sealed class ScenarioContext(int rank)
 
     public void Ok(string check, string detail = "") => Check(check, true, detail);
 
+    /// <summary>Tag of the verdict messages (<see cref="TellVerdict"/>); no check sends anything else with it.</summary>
+    private const int VerdictTag = 32_000;
+
+    /// <summary>
+    /// Tells <paramref name="sender"/> whether what it sent arrived intact: a sender cannot see that for itself, so its
+    /// check passes or fails with the receiver's (<see cref="VerdictFrom"/>). Call it in a finally, so an exception on
+    /// the receiver fails the sender too instead of leaving it waiting.
+    /// </summary>
+    public void TellVerdict(int sender, bool ok) => World.Send([ok ? 1 : 0], sender, VerdictTag);
+
+    /// <summary>The verdict of <paramref name="receiver"/> on what this rank sent it (see <see cref="TellVerdict"/>).</summary>
+    public (bool Ok, string Detail) VerdictFrom(int receiver)
+    {
+        Span<int> verdict = [-1];
+        World.Recv(verdict, receiver, VerdictTag);
+        return (verdict[0] == 1, $"rank {receiver} {(verdict[0] == 1 ? "received it intact" : "found it wrong")}");
+    }
+
+    /// <summary>
+    /// <paramref name="judge"/>'s verdict, on every rank (a broadcast): for collectives whose result only the root can
+    /// see, so the other ranks' lines pass or fail with it. <paramref name="ok"/> matters on the judge only.
+    /// </summary>
+    public bool ConfirmedBy(int judge, bool ok) => World.Bcast(ok ? 1 : 0, judge) == 1;
+
     /// <summary>Runs <paramref name="action"/> expecting <typeparamref name="TException"/>; prints its message as detail.</summary>
     public void Expect<TException>(string check, Action action, Func<TException, bool>? predicate = null) where TException : Exception
     {

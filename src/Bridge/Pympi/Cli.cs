@@ -3,6 +3,7 @@ using System.CommandLine.Help;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using PyMpiBridge.Options;
 
 namespace PyMpiBridge.Tool;
 
@@ -113,7 +114,7 @@ public static class Cli
     {
         string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
         if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int n) && n >= minimum) return n;
-        result.AddError($"{OptionName(result)} needs {what}, got '{text}'.");
+        result.AddError($"{OptionShapes.OptionName(result)} needs {what}, got '{text}'.");
         return minimum;
     }
 
@@ -122,35 +123,9 @@ public static class Cli
     {
         string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double s) && s > 0 && double.IsFinite(s)) return s;
-        result.AddError($"{OptionName(result)} needs a positive number of seconds, got '{text}'.");
+        result.AddError($"{OptionShapes.OptionName(result)} needs a positive number of seconds, got '{text}'.");
         return 1;
     }
-
-    /// <summary>
-    /// An option taking one of <paramref name="choices"/>: shown in help, offered by completion, and a wrong value
-    /// named with the option and the choices.
-    /// </summary>
-    public static Option<string> OneOf(string name, string description, params string[] choices)
-    {
-        var option = new Option<string>(name)
-        {
-            Description = description,
-            HelpName = string.Join('|', choices),
-            DefaultValueFactory = _ => choices[0],
-            CustomParser = r =>
-            {
-                string text = r.Tokens[0].Value;
-                if (!choices.Contains(text)) r.AddError($"{OptionName(r)} must be one of {string.Join(", ", choices)}; got '{text}'.");
-                return text;
-            },
-        };
-        option.CompletionSources.Add(choices);
-        return option;
-    }
-
-    /// <summary>The option as the user wrote it (<c>-np</c> or <c>-n</c>), else its name.</summary>
-    public static string OptionName(ArgumentResult result)
-        => result.Parent is OptionResult o ? o.IdentifierToken?.Value ?? o.Option.Name : result.Argument.Name;
 
     /// <summary>Seconds as Python reads them back (<c>float()</c>), independent of the culture.</summary>
     public static string Seconds(double s) => s.ToString("R", CultureInfo.InvariantCulture);

@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using System.Diagnostics;
 using PyMpiBridge.Python;
 using PyMpiBridge.Launching;
+using PyMpiBridge.Options;
 
 namespace PyMpiBridge.Tool;
 
@@ -39,7 +40,7 @@ public static class ClusterCommand
         DefaultValueFactory = _ => "127.0.0.1",
     };
     private static readonly Option<string?> Location = new("--location") { Description = "address other hosts use to reach this one", HelpName = "ADDR" };
-    private static readonly Option<string> Db = Cli.OneOf("--db", "task database", "memory", "sqlite", "none");
+    private static readonly Option<string> Db = OptionShapes.OneOf("--db", "task database", "memory", "sqlite", "none");
     private static readonly Option<double> StartTimeout = Timeout("seconds to wait for the engines", 120);
     private static readonly Option<bool> All = new("--all") { Description = "stop every cluster" };
     private static readonly Option<double> StopTimeout = Timeout("seconds to wait for the controller to exit before killing it", 20);

@@ -22,12 +22,15 @@ public sealed partial class Comm : IDisposable
     private nint _handle;
     private readonly bool _ownsHandle;
     private readonly bool _predefined;
+    // A view lent to callees and reused across calls (Borrow): the lender keeps it, so Dispose by a borrower does nothing.
+    private readonly bool _lent;
 
-    private unsafe Comm(nint handle, bool ownsHandle, string name, bool predefined = false)
+    private unsafe Comm(nint handle, bool ownsHandle, string name, bool predefined = false, bool lent = false)
     {
         _handle = handle;
         _ownsHandle = ownsHandle;
         _predefined = predefined;
+        _lent = lent;
         Name = name;
         Rank = QueryInt(MpiNative.Comm_rank, handle, "MPI_Comm_rank");
         Size = QueryInt(MpiNative.Comm_size, handle, "MPI_Comm_size");
@@ -174,9 +177,10 @@ public sealed partial class Comm : IDisposable
 
     /// <summary>
     /// A view of a communicator someone else owns, given by its C handle (e.g. read from an mpi4py object): World and
-    /// Self for theirs, otherwise a view that Dispose leaves alone. <paramref name="reuse"/>, a view made earlier, is
-    /// returned instead of a new one when it is live, has the same handle, and MPI still gives it the same rank and size
-    /// (a freed handle reused by a new communicator then gets a new view).
+    /// Self for theirs, otherwise a lent view. <paramref name="reuse"/>, a view made earlier, is returned instead of a
+    /// new one when it is live, has the same handle, and MPI still gives it the same rank and size (a freed handle
+    /// reused by a new communicator then gets a new view). Because one view may be handed to many calls, Dispose on it
+    /// does nothing, as on World: a callee that disposes its argument (<c>using</c>) breaks no other holder of the view.
     /// </summary>
     internal static unsafe Comm Borrow(nint handle, Comm? reuse)
     {
@@ -189,12 +193,13 @@ public sealed partial class Comm : IDisposable
             QueryInt(MpiNative.Comm_rank, handle, "MPI_Comm_rank") == reuse.Rank &&
             QueryInt(MpiNative.Comm_size, handle, "MPI_Comm_size") == reuse.Size)
             return reuse;
-        return new Comm(handle, ownsHandle: false, $"borrowed 0x{handle:x}");
+        return new Comm(handle, ownsHandle: false, $"borrowed 0x{handle:x}", lent: true);
     }
 
     /// <summary>
     /// Frees a communicator we created (<c>MPI_Comm_free</c>) and makes this object unusable. No effect at all on
-    /// World and Self; a borrowed handle (<see cref="FromFortran"/> without ownership) is left to its owner.
+    /// World, Self and the views lent to exported C# functions (their Comm arguments, reused across calls); a borrowed
+    /// handle (<see cref="FromFortran"/> without ownership) is left to its owner and only this object becomes unusable.
     /// </summary>
     public void Free() => Dispose();
 
@@ -202,7 +207,7 @@ public sealed partial class Comm : IDisposable
     public unsafe void Dispose()
     {
         nint handle = _handle;
-        if (handle == 0 || _predefined) return;
+        if (handle == 0 || _predefined || _lent) return;
         _handle = 0;
         // Predefined and borrowed communicators are never freed; after MPI_Finalize nothing may be.
         if (!_ownsHandle || MpiEnvironment.IsFinalized || !MpiEnvironment.IsInitialized) return;

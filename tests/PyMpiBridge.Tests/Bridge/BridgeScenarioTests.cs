@@ -36,6 +36,8 @@ public class InRankArrayTests(int ranks)
     [Test] public void Job_ExitsCleanlyOnEveryRank() => _run.AssertSucceeded();
     [Test] public void SharedArray_WritesFromEitherLanguage_AreVisibleInTheOther() => _run.AssertOkOnEveryRank("writes visible both ways");
     [Test] public void ExportedFunction_TakesMpi4pyCommunicatorAsCSharpComm() => _run.AssertOkOnEveryRank("comm argument from python");
+    [Test] public void CommArgument_DisposedByTheCallee_StaysUsableForOtherHoldersAndLaterCalls()
+        => _run.AssertOkOnEveryRank("comm argument disposed by its callee stays usable");
     [Test] public void ExportedFunction_GivenWrongDtype_RaisesPythonErrorNamingBothTypes() => _run.AssertOkOnEveryRank("wrong dtype explained");
     [Test] public void UnknownCSharpFunction_ErrorListsWhatIsExported() => _run.AssertOkOnEveryRank("unknown function explained");
 }

@@ -26,6 +26,14 @@ public class LifetimeTests(MpiFlavor flavor)
     [Test]
     public void WaitallFailingMidway_MarksTheRequestsMpiCompletedAsCompleted()
         => _run.AssertOkOnEveryRank("waitall failing midway marks completed requests");
+
+    [Test]
+    public void WaitallFailingMidway_OverMoreRequestsThanOneWaitsome_MarksCompletedOnesAndKeepsTheOthersLive()
+        => _run.AssertOkOnEveryRank("waitall failing midway over many requests");
+
+    [Test]
+    public void WaitallWithOneTruncatedReceiveAmongMany_CompletesEveryRequestThenThrowsTheTruncation()
+        => _run.AssertOkOnEveryRank("waitall with a truncated receive among many");
 }
 
 /// <summary>A numpy array's memory handed to MPI as Memory (scenario "lifetimes-python", Python needs Open MPI here).</summary>

@@ -22,6 +22,9 @@ public class NonblockingTests(MpiFlavor flavor)
     public void Waitall_CompletesEveryRequestWithItsStatus() => _run.AssertOkOnEveryRank("waitall");
 
     [Test]
+    public void Waitall_OfTwentyThousandRequests_CompletesThemAllInLinearTime() => _run.AssertOkOnEveryRank("waitall 10000 pairs");
+
+    [Test]
     public void Waitany_ReturnsEachRequestOnceThenMinusOne()
     {
         _run.AssertOkOnEveryRank("waitany");

@@ -42,8 +42,9 @@ public static class CommSharing
     /// <see cref="FromMpi4py(PyObject)"/> for an exported function's argument, without allocating: an mpi4py
     /// <c>Comm</c>/<c>Intracomm</c> keeps its C handle as the first field after the object header (<c>ob_mpi</c>,
     /// checked once against <c>MPI._handleof</c>), so the handle is read directly; World and Self map to their
-    /// singletons and other communicators to a view reused while its handle stays the same communicator. Anything
-    /// else (subclasses, non-communicators, COMM_NULL) goes the general way, with its errors.
+    /// singletons and other communicators to a view reused while its handle stays the same communicator (lent: Dispose
+    /// on it does nothing, so a callee's <c>using</c> breaks no other holder). Anything else (subclasses,
+    /// non-communicators, COMM_NULL) goes the general way, with its errors.
     /// </summary>
     internal static Comm FromMpi4py(BorrowedReference argument)
     {

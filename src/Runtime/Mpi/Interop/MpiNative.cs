@@ -71,6 +71,8 @@ internal static unsafe class MpiNative
     public static delegate* unmanaged<nint*, int> Request_free;
     public static delegate* unmanaged<int, void*, void*, int> Waitall;
     public static delegate* unmanaged<int, void*, int*, void*, int> Waitany;
+    /// <summary>MPI_Waitsome(incount, requests[], *outcount, indices[], statuses[]).</summary>
+    public static delegate* unmanaged<int, void*, int*, int*, void*, int> Waitsome;
     public static delegate* unmanaged<int, void*, int*, void*, int> Testall;
 
     // --- collectives ---
@@ -155,6 +157,7 @@ internal static unsafe class MpiNative
         Request_free = (delegate* unmanaged<nint*, int>)R("MPI_Request_free");
         Waitall = (delegate* unmanaged<int, void*, void*, int>)R("MPI_Waitall");
         Waitany = (delegate* unmanaged<int, void*, int*, void*, int>)R("MPI_Waitany");
+        Waitsome = (delegate* unmanaged<int, void*, int*, int*, void*, int>)R("MPI_Waitsome");
         Testall = (delegate* unmanaged<int, void*, int*, void*, int>)R("MPI_Testall");
 
         Barrier = (delegate* unmanaged<nint, int>)R("MPI_Barrier");
