@@ -38,6 +38,30 @@ public static class PyConverters
         Register<T>(o => toManaged(new BorrowedReference(o.Handle)), toPython);
     }
 
+    private static readonly ConcurrentDictionary<string, Func<PyObject, object?>> s_naturals = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Registers the natural .NET form of Python objects of one type, named as <see cref="PyObject.TypeName"/> names it
+    /// (e.g. <c>pandas.core.frame.DataFrame</c>): <see cref="PyObject.ToManaged"/>, <c>As&lt;object&gt;</c> and received
+    /// object messages then give that form instead of a <see cref="PyObject"/>. <paramref name="toManaged"/> receives a
+    /// borrowed view (do not dispose it; the GIL is held).
+    /// </summary>
+    public static void RegisterNatural(string pythonTypeName, Func<PyObject, object?> toManaged)
+    {
+        ArgumentNullException.ThrowIfNull(toManaged);
+        s_naturals[pythonTypeName] = toManaged;
+    }
+
+    /// <summary>The natural form registered for <paramref name="o"/>'s exact type, if any (objects no other rule converts).</summary>
+    internal static bool TryToNatural(nint o, out object? value)
+    {
+        value = null;
+        if (s_naturals.IsEmpty || !s_naturals.TryGetValue(PythonException.QualifiedTypeName(Interop.CPython.Py_TYPE(o)), out var convert)) return false;
+        using var borrowed = new BorrowedReference(o).ToPyObject();
+        value = convert(borrowed);
+        return true;
+    }
+
     /// <summary>The borrowed-reference converter of <typeparamref name="T"/>, if registered (one static read per call).</summary>
     internal static class Borrowed<T>
     {
