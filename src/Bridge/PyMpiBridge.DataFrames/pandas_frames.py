@@ -80,6 +80,8 @@ def _too_long(name, rows, itemsize, dtype, max_bytes):
 
 def _column(name, values, rows, max_bytes, nan_as_null):
     dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):  # by its values: str categories give a string column, numbers numbers
+        return _column(name, np.asarray(values), rows, max_bytes, nan_as_null)
     if isinstance(values, BaseMaskedArray):  # Int64, UInt8, Float64, boolean, ...: values + mask (True = missing)
         data, missing = values._data, values._mask
         _too_long(name, rows, data.dtype.itemsize, dtype, max_bytes)
@@ -120,9 +122,8 @@ def _column(name, values, rows, max_bytes, nan_as_null):
             for i in np.flatnonzero(missing).tolist():
                 strings[i] = None
         return name, "s", "O", 0, strings, None, int(missing.sum())
-    hints = {"category": f"df[{name!r}].astype(str), or its codes: df[{name!r}].cat.codes",
-             "m": "an int64 count of a unit, e.g. df[col] // pd.Timedelta('1ms')"}
-    hint = hints.get(getattr(dtype, "name", ""), hints.get(dtype.kind, "a numeric, bool, datetime64 or str dtype (df[col].astype(...))"))
+    hint = ("an int64 count of a unit, e.g. df[col] // pd.Timedelta('1ms')" if dtype.kind == "m"
+            else "a numeric, bool, datetime64 or str dtype (df[col].astype(...))")
     raise FrameConversionError(f"column {name!r} has dtype {dtype}, which has no Microsoft.Data.Analysis column; convert it to {hint}")
 
 
@@ -180,13 +181,13 @@ def _masked(values, missing, nulls_as_nan):
 def build(names, rows, blocks, singles, nulls_as_nan):
     """Puts a pandas DataFrame together without copying what C# prepared.
 
-    blocks: [(2-D array (columns, rows), [column positions])] - numeric columns without missing values, one block per
-    dtype (pandas' own consolidated layout, as if pandas had made the frame). singles: [(position, code, values,
+    blocks: [(array, [column positions])] - numeric columns without missing values: a 2-D (columns, rows) copy per
+    dtype (pandas' own consolidated layout, as if pandas had made the frame), or one shared 1-D column. singles: [(position, code, values,
     bitmap chunks or None)] - 'm' numeric with missing values, 't' DateTime bits, 's' list of str/None.
     """
     from pandas.core.internals import BlockManager, api
 
-    made = [api.make_block(values, placement=positions) for values, positions in blocks]
+    made = [api.make_block(values.reshape(len(positions), -1), placement=positions) for values, positions in blocks]
     for position, code, values, chunks in singles:
         if code == "m":
             column = _masked(values, _missing(chunks, rows), nulls_as_nan)

@@ -181,6 +181,16 @@ public class PandasToDataFrameTests
     }
 
     [Test]
+    public void CategoricalColumn_ConvertsByItsValues()
+    {
+        using var gil = Py.Gil();
+        using var df = Pandas("df = pd.DataFrame({'c': pd.Categorical(['x', None, 'x']), 'n': pd.Categorical([3, 1, 3])})");
+        var frame = df.ToDataFrame();
+        Assert.That(frame.Columns["c"].Cast<string?>(), Is.EqualTo(new[] { "x", null, "x" }));
+        Assert.That(frame.Columns["n"].Cast<long>(), Is.EqualTo(new long[] { 3, 1, 3 }));
+    }
+
+    [Test]
     public void ColumnNamesAndOrder_AreKept_NonStringNamesBecomeTheirStr()
     {
         using var gil = Py.Gil();
