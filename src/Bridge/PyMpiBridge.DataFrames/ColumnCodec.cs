@@ -98,18 +98,42 @@ internal sealed class ColumnCodec<T, TNumpy> : ColumnCodec where T : unmanaged w
 
     public override PyObject Copy(IReadOnlyList<DataFrameColumn> columns, long rows, bool oneDimensional)
     {
-        using var block = new NativeBuffer<TNumpy>(columns.Count * rows, zero: false);
+        long count = columns.Count * rows;
+        long[] shape = oneDimensional ? [rows] : [columns.Count, rows];
+        if (count > int.MaxValue)
+        {
+            // Beyond what one Memory<T> spans (a column of several 2 GiB buffers): native memory of its own.
+            using var large = new NativeBuffer<TNumpy>(count, zero: false); // the .NET side lets go here; numpy keeps it alive
+            CopyColumns(columns, rows, (offset, length) => large.Slice(offset, length));
+            return PyArray.From(large, shape);
+        }
+        var block = NativeMemoryPool.Rent<TNumpy>((int)count);
+        try
+        {
+            CopyColumns(columns, rows, (offset, length) => block.GetSpan().Slice((int)offset, length));
+            return PyArray.From(block.Memory, shape);
+        }
+        catch
+        {
+            ((IDisposable)block).Dispose();
+            throw;
+        }
+    }
+
+    private delegate Span<TNumpy> Destination(long offset, int length);
+
+    /// <summary>Column c goes to elements [c × rows, (c + 1) × rows), one block copy per buffer.</summary>
+    private static void CopyColumns(IReadOnlyList<DataFrameColumn> columns, long rows, Destination destination)
+    {
         for (int c = 0; c < columns.Count; c++)
         {
             long offset = c * rows;
             foreach (ReadOnlyMemory<T> values in Typed(columns[c]).GetReadOnlyDataBuffers())
             {
-                MemoryMarshal.Cast<T, TNumpy>(values.Span).CopyTo(block.Slice(offset, values.Length));
+                MemoryMarshal.Cast<T, TNumpy>(values.Span).CopyTo(destination(offset, values.Length));
                 offset += values.Length;
             }
         }
-        // The .NET side lets go at the end of this method; the memory lives as long as the numpy array does.
-        return oneDimensional ? PyArray.From(block) : PyArray.From(block, [columns.Count, rows]);
     }
 
     private static ReadOnlyMemory<TNumpy> Reinterpret(ReadOnlyMemory<T> values)

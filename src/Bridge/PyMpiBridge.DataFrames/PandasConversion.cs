@@ -94,29 +94,31 @@ public static class PandasConversion
         var columns = new List<DataFrameColumn>();
         foreach (var entry in entries)
             using (entry)
-                columns.Add(Column(entry, rows));
+                columns.Add(Column(entry.As<object?[]>(), rows));
         return new DataFrame(columns);
     }
 
-    private static DataFrameColumn Column(PyObject entry, int rows)
+    /// <summary>One column from describe()'s (name, code, kind, itemsize, values, bitmap, nulls).</summary>
+    private static DataFrameColumn Column(object?[] entry, int rows)
     {
-        using var nameObject = entry[0];
-        using var codeObject = entry[1];
-        using var values = entry[4];
-        using var bitmapObject = entry[5];
-        using var nullsObject = entry[6];
-        string name = nameObject.As<string>();
-        if (codeObject.As<string>() == "s")
-            return new StringDataFrameColumn(name, values.As<List<string?>>());
-        using var kind = entry[2];
-        using var itemSize = entry[3];
-        var element = codeObject.As<string>() == "t" ? typeof(DateTime)
-            : ElementType.CanonicalOf(kind.As<char>(), itemSize.As<long>())?.Type
-              ?? throw new DataFrameConversionException($"column '{name}' has numpy kind '{kind}' of {itemSize} bytes, which has no .NET element type.");
-        // The views own their buffer exports: the column's memory keeps the pandas data alive, and releases it when collected.
-        ReadOnlyMemory<byte> data = PyBuffer<byte>.Get(values).ReadOnlyMemory;
-        ReadOnlyMemory<byte> bitmap = bitmapObject.IsNone ? AllValidBitmap.For(rows) : PyBuffer<byte>.Get(bitmapObject).ReadOnlyMemory;
-        return ColumnCodec.For(element)!.Wrap(name, data, bitmap, rows, nullsObject.As<int>());
+        var (name, code, values, bitmap, nulls) = ((string)entry[0]!, (string)entry[1]!, entry[4], entry[5] as PyObject, (long)entry[6]!);
+        try
+        {
+            if (code == "s")
+                return new StringDataFrameColumn(name, ((List<object?>)values!).Cast<string?>());
+            var element = code == "t" ? typeof(DateTime)
+                : ElementType.CanonicalOf(((string)entry[2]!)[0], (long)entry[3]!)?.Type
+                  ?? throw new DataFrameConversionException($"column '{name}' has numpy kind '{entry[2]}' of {entry[3]} bytes, which has no .NET element type.");
+            // The views own their buffer exports: the column's memory keeps the pandas data alive, and releases it when collected.
+            ReadOnlyMemory<byte> data = PyBuffer<byte>.Get((PyObject)values!).ReadOnlyMemory;
+            ReadOnlyMemory<byte> valid = bitmap is null ? AllValidBitmap.For(rows) : PyBuffer<byte>.Get(bitmap).ReadOnlyMemory;
+            return ColumnCodec.For(element)!.Wrap(name, data, valid, rows, (int)nulls);
+        }
+        finally
+        {
+            (values as PyObject)?.Dispose();
+            bitmap?.Dispose();
+        }
     }
 
     private static List<string?> Strings(DataFrameColumn column)

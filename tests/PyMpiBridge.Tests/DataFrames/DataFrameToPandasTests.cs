@@ -104,6 +104,23 @@ public class DataFrameToPandasTests
     }
 
     [Test]
+    public void CopiedBlocks_ReturnToTheMemoryPool_WhenPandasLetsGo_AndAreReusedByTheNextConversion()
+    {
+        using var gil = Py.Gil();
+        var frame = new DataFrame(new DoubleDataFrameColumn("a", Enumerable.Range(0, 100_000).Select(i => (double)i)));
+        var df = frame.ToPandas();
+        long idleBefore = NativeMemoryPool.IdleBytes;
+        df.Dispose();
+        Py.Exec("import gc; gc.collect()");
+        Assert.That(NativeMemoryPool.IdleBytes, Is.GreaterThanOrEqualTo(idleBefore + 800_000), "the 800 kB block came back");
+        long idleAfterRelease = NativeMemoryPool.IdleBytes;
+        using var again = frame.ToPandas();
+        Assert.That(NativeMemoryPool.IdleBytes, Is.LessThanOrEqualTo(idleAfterRelease - 800_000), "the next conversion took it");
+        using var last = Py.Eval("float(df['a'].iloc[-1])", PythonWith(again));
+        Assert.That(last.As<double>(), Is.EqualTo(99_999.0));
+    }
+
+    [Test]
     public void ShareMemory_ShowsTheColumnsToPandasReadOnly_WithoutCopying()
     {
         using var gil = Py.Gil();
