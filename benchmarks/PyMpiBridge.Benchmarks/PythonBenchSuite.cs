@@ -25,6 +25,7 @@ public sealed class PythonBenchSuite : IBenchSuite
         var records = new List<BenchRecord>();
         Calls(records);
         Arrays(records);
+        DataFrameBench.Run(records);
         return Task.FromResult<IReadOnlyList<BenchRecord>>(records);
     }
 
@@ -132,7 +133,7 @@ public sealed class PythonBenchSuite : IBenchSuite
     }
 
     private static double NanosecondsPerIteration(Action body) => SecondsPerIteration(body) * 1e9;
-    private static double MicrosecondsPerIteration(Action body) => SecondsPerIteration(body) * 1e6;
+    internal static double MicrosecondsPerIteration(Action body) => SecondsPerIteration(body) * 1e6;
 
     /// <summary>Calibrates a batch of about 50 ms, warms up, then returns the median per-iteration time of <see cref="Repeats"/> batches.</summary>
     private static double SecondsPerIteration(Action body)

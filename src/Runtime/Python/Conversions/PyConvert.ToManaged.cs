@@ -26,7 +26,7 @@ internal static unsafe partial class PyConvert
     public static bool IsDict(nint o) => CPython.HasTypeFlag(o, PyConst.Py_TPFLAGS_DICT_SUBCLASS);
 
     /// <summary>The natural .NET value: None→null, bool, int→long (BigInteger when larger), float→double, complex→Complex,
-    /// str→string, bytes→byte[], list→List&lt;object?&gt;, tuple→object?[], dict→Dictionary, set→HashSet, else PyObject.</summary>
+    /// str→string, bytes→byte[], list→List&lt;object?&gt;, tuple→object?[], dict→Dictionary, set→HashSet, types with a registered natural form (<see cref="PyConverters.RegisterNatural"/>) as registered, else PyObject.</summary>
     public static object? ToNatural(nint o)
     {
         if (o == CPython.Py_None) return null;
@@ -45,6 +45,7 @@ internal static unsafe partial class PyConvert
         if (IsList(o)) return ToList(o, typeof(object));
         if (IsDict(o)) return ToDictionary(o, typeof(object), typeof(object));
         if (IsInstance(o, CPython.PySet_Type) || IsInstance(o, CPython.PyFrozenSet_Type)) return ToHashSet(o, typeof(object));
+        if (PyConverters.TryToNatural(o, out object? registered)) return registered;
         CPython.Py_IncRef(o);
         return new PyObject(o);
     }
