@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
 using System.Numerics;
 using PyMpiBridge.Python.Interop;
@@ -247,14 +248,47 @@ internal static unsafe partial class PyConvert
             view.CheckElementType(numeric);
             return view.CopyToArray(numeric);
         }
+        if (NumbersFromSequence(o, element) is { } numbers) return numbers;
         var items = ToList(o, element);
         var array = Array.CreateInstance(element, items.Count);
         ((System.Collections.ICollection)items).CopyTo(array, 0);
         return array;
     }
 
+    /// <summary>
+    /// A list or tuple of numbers as double[], long[] or int[] without boxing each element; null for other element types
+    /// or other sequences (converted element by element).
+    /// </summary>
+    private static Array? NumbersFromSequence(nint o, Type element)
+    {
+        if (!IsList(o) && !IsTuple(o)) return null;
+        if (element == typeof(double)) return ToNumbers<double>(o);
+        if (element == typeof(long)) return ToNumbers<long>(o);
+        if (element == typeof(int)) return ToNumbers<int>(o);
+        return null;
+    }
+
+    private static T[] ToNumbers<T>(nint o) where T : unmanaged
+    {
+        bool isList = IsList(o);
+        nint n = isList ? CPython.PyList_Size(o) : CPython.PyTuple_Size(o);
+        var result = new T[n];
+        for (nint i = 0; i < n; i++)
+        {
+            // Fetched each time: a conversion may run Python code (__float__, __index__) that changes the list.
+            nint item = isList ? CPython.PyList_GetItem(o, i) : CPython.PyTuple_GetItem(o, i);
+            if (item == 0) throw PythonException.FetchCurrent();
+            if (typeof(T) == typeof(double)) { double v = ToDoubleFast(item); result[i] = Unsafe.As<double, T>(ref v); }
+            else if (typeof(T) == typeof(long)) { long v = ToInt64Fast(item); result[i] = Unsafe.As<long, T>(ref v); }
+            else { int v = ToInt32Fast(item); result[i] = Unsafe.As<int, T>(ref v); }
+        }
+        return result;
+    }
+
     private static System.Collections.IList ToList(nint o, Type element)
     {
+        if (NumbersFromSequence(o, element) is { } numbers)
+            return (System.Collections.IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(element), numbers)!;
         var list = (System.Collections.IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(element))!;
         if (IsStr(o) || IsBytes(o) || IsDict(o))
             throw Mismatch(o, list.GetType(), "a str, bytes or dict is not converted to a list implicitly");

@@ -45,6 +45,13 @@ internal static unsafe partial class PyConvert
             case Enum e: return Convert.GetTypeCode(e) is TypeCode.UInt64
                 ? CPython.PyLong_FromUnsignedLongLong(Convert.ToUInt64(e, CultureInfo.InvariantCulture))
                 : CPython.PyLong_FromLongLong(Convert.ToInt64(e, CultureInfo.InvariantCulture));
+            // Lists of numbers without boxing each element (a List<double> of a million costs ~10 ms, not ~250).
+            case double[] ds: return FromNumbers<double>(ds);
+            case List<double> dl: return FromNumbers<double>(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(dl));
+            case long[] ls: return FromNumbers<long>(ls);
+            case List<long> ll: return FromNumbers<long>(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ll));
+            case int[] ints: return FromNumbers<int>(ints);
+            case List<int> il: return FromNumbers<int>(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(il));
             case ITuple tuple: return FromTuple(tuple);
             case IDictionary dictionary: return FromDictionary(dictionary);
             case Array { Rank: > 1 } array:
@@ -166,6 +173,26 @@ internal static unsafe partial class PyConvert
             return result;
         }
         catch { CPython.Py_DecRef(result); throw; }
+    }
+
+    /// <summary>A list of float (double) or int (long, int) objects, one C call per element.</summary>
+    private static nint FromNumbers<T>(ReadOnlySpan<T> values) where T : unmanaged
+    {
+        nint list = Check(CPython.PyList_New(values.Length));
+        for (int i = 0; i < values.Length; i++)
+        {
+            T v = values[i];
+            nint item = typeof(T) == typeof(double) ? CPython.PyFloat_FromDouble(Unsafe.As<T, double>(ref v))
+                : typeof(T) == typeof(long) ? CPython.PyLong_FromLongLong(Unsafe.As<T, long>(ref v))
+                : CPython.PyLong_FromLongLong(Unsafe.As<T, int>(ref v));
+            if (item == 0)
+            {
+                CPython.Py_DecRef(list);
+                throw PythonException.FetchCurrent();
+            }
+            CPython.PyList_SetItem(list, i, item); // steals item; cannot fail for an index inside a fresh list
+        }
+        return list;
     }
 
     private static nint FromSequence(IEnumerable sequence)
