@@ -128,17 +128,49 @@ public sealed partial class DirectView
     /// shortest): the items are split into one contiguous block per target, as ipyparallel's <c>DirectView.map</c>.
     /// Results in input order; <c>await foreach</c> yields them as blocks finish.
     /// </summary>
-    public AsyncMapResult<T> MapAsync<T>(PythonFunction function, params IList[] sequences)
+    public AsyncMapResult<T> MapAsync<T>(PythonFunction function, params IList[] sequences) =>
+        Map<T>(function.ChunkPickle(), function.Name, sequences);
+
+    private AsyncMapResult<T> Map<T>(byte[] chunkFunction, string name, IList[] sequences)
     {
         int length = Sequences.CommonLength(sequences);
         var targets = Targets;
         var blocks = Sequences.Blocks(length, targets.Count).Where(b => b.Count > 0).ToArray();
         var used = targets.Take(blocks.Length).ToList();
-        var payloads = TaskPayloads.MapChunks(function.ChunkPickle(), sequences, blocks);
+        var payloads = TaskPayloads.MapChunks(chunkFunction, sequences, blocks);
         return _client.SubmitDirect(TaskKind.Apply, 0, used, i => payloads[i],
             m => new AsyncMapResult<T>(_client, "map", m, used, blocks.Select(b => b.Count).ToArray(), ordered: true,
-                (i, v) => TaskPayloads.ChunkItems<T>(v, $"engine {used[i]}: {function.Name}")));
+                (i, v) => TaskPayloads.ChunkItems<T>(v, $"engine {used[i]}: {name}")));
     }
+
+    /// <summary>
+    /// Runs the C# static <paramref name="method"/> on every target with <paramref name="args"/> (a
+    /// <see cref="Reference"/> passes an engine variable, <see cref="Reference.World"/> the engines' MPI world); one
+    /// result per engine. The engines load its assembly from the same path, once per build, and call it natively.
+    /// Lambdas and instance methods are refused: their state cannot travel.
+    /// </summary>
+    public AsyncMapResult<T> ApplyAsync<T>(Delegate method, params object?[] args) => ApplyAsync<T>(CSharpMethod.From(method), args);
+
+    internal AsyncMapResult<T> ApplyAsync<T>(CSharpMethod m, params object?[] args)
+    {
+        var payload = TaskPayloads.Apply(m.Pickle(), args);
+        var targets = Targets;
+        return _client.SubmitDirect(TaskKind.Apply, 0, targets, _ => payload,
+            ids => PerEngine<T>("apply", ids, targets, i => $"engine {targets[i]}: {m.Name}(...)"));
+    }
+
+    /// <summary>
+    /// Maps the C# static <paramref name="method"/> over <paramref name="items"/>, one contiguous block per target; each
+    /// engine runs its block natively (a compiled loop, no Python per item). Results in input order.
+    /// </summary>
+    public AsyncMapResult<TResult> MapAsync<T1, TResult>(Func<T1, TResult> method, IList<T1> items) =>
+        MapNative<TResult>(CSharpMethod.From(method), [TaskPayloads.AsList(items)]);
+
+    /// <summary>Maps the C# static <paramref name="method"/> over pairs of items (cut to the shorter sequence).</summary>
+    public AsyncMapResult<TResult> MapAsync<T1, T2, TResult>(Func<T1, T2, TResult> method, IList<T1> first, IList<T2> second) =>
+        MapNative<TResult>(CSharpMethod.From(method), [TaskPayloads.AsList(first), TaskPayloads.AsList(second)]);
+
+    private AsyncMapResult<T> MapNative<T>(CSharpMethod method, IList[] sequences) => Map<T>(method.MapPickle(), method.Name, sequences);
 
     /// <summary>Empties the targets' namespaces.</summary>
     public AsyncResult ClearAsync()

@@ -89,15 +89,44 @@ public sealed class LoadBalancedView
     /// items in input order (completion order unless <see cref="Ordered"/>); <c>await foreach</c> yields them as their
     /// chunks finish.
     /// </summary>
-    public AsyncMapResult<T> MapAsync<T>(PythonFunction function, params IList[] sequences)
+    public AsyncMapResult<T> MapAsync<T>(PythonFunction function, params IList[] sequences) =>
+        Map<T>(function.ChunkPickle(), function.Name, sequences);
+
+    /// <summary>
+    /// Runs the C# static <paramref name="method"/> with <paramref name="args"/> on whichever engine has room (a
+    /// <see cref="Reference"/> passes an engine variable, <see cref="Reference.World"/> the engines' MPI world). The
+    /// engine loads its assembly from the same path, once per build, and calls it natively. Lambdas and instance
+    /// methods are refused: their state cannot travel.
+    /// </summary>
+    public AsyncResult<T> ApplyAsync<T>(Delegate method, params object?[] args)
+    {
+        var m = CSharpMethod.From(method);
+        return _client.SubmitBalanced([TaskPayloads.Apply(m.Pickle(), args)], Options(),
+            ids => new AsyncResult<T>(_client, "apply", ids, null, values => ValueConversion.To<T>(values[0], $"{m.Name}(...)")));
+    }
+
+    /// <summary>
+    /// Maps the C# static <paramref name="method"/> over <paramref name="items"/>, <see cref="ChunkSize"/> items per
+    /// task, balanced over the engines; each engine runs its chunks natively (a compiled loop, no Python per item).
+    /// </summary>
+    public AsyncMapResult<TResult> MapAsync<T1, TResult>(Func<T1, TResult> method, IList<T1> items) =>
+        MapNative<TResult>(CSharpMethod.From(method), [TaskPayloads.AsList(items)]);
+
+    /// <summary>Maps the C# static <paramref name="method"/> over pairs of items (cut to the shorter sequence).</summary>
+    public AsyncMapResult<TResult> MapAsync<T1, T2, TResult>(Func<T1, T2, TResult> method, IList<T1> first, IList<T2> second) =>
+        MapNative<TResult>(CSharpMethod.From(method), [TaskPayloads.AsList(first), TaskPayloads.AsList(second)]);
+
+    private AsyncMapResult<T> MapNative<T>(CSharpMethod method, IList[] sequences) => Map<T>(method.MapPickle(), method.Name, sequences);
+
+    private AsyncMapResult<T> Map<T>(byte[] chunkFunction, string name, IList[] sequences)
     {
         int length = Sequences.CommonLength(sequences);
         var chunks = Sequences.Chunks(length, ChunkSize);
-        var payloads = TaskPayloads.MapChunks(function.ChunkPickle(), sequences, chunks);
+        var payloads = TaskPayloads.MapChunks(chunkFunction, sequences, chunks);
         bool ordered = Ordered;
         return _client.SubmitBalanced(payloads, Options(),
             m => new AsyncMapResult<T>(_client, "map", m, null, chunks.Select(c => c.Count).ToArray(), ordered,
-                (i, v) => TaskPayloads.ChunkItems<T>(v, $"{function.Name} on items {chunks[i].Start}..{chunks[i].Start + chunks[i].Count - 1}")));
+                (i, v) => TaskPayloads.ChunkItems<T>(v, $"{name} on items {chunks[i].Start}..{chunks[i].Start + chunks[i].Count - 1}")));
     }
 
     public override string ToString() => $"<LoadBalancedView {(_targets is null ? "any engine" : string.Join(", ", _targets))}>";

@@ -20,6 +20,9 @@ internal static class TaskPayloads
         chunks.Select(c => (IReadOnlyList<FramePart>)Apply(chunkFunction,
             sequences.Select(s => (object?)Sequences.Slice(s, c.Start, c.Count)).ToArray())).ToList();
 
+    /// <summary>A typed sequence as the non-generic list the slicing reads (arrays and lists already are).</summary>
+    public static IList AsList<T>(IList<T> items) => items as IList ?? items.ToList();
+
     /// <summary>A chunk's value (the list the runner returned) as its items.</summary>
     public static IReadOnlyList<T> ChunkItems<T>(object? value, string what) =>
         value is T[] same ? same
