@@ -73,6 +73,13 @@ internal sealed class PickleWriter
                 _out.WriteByte(Opcodes.Tuple2);
                 _out.WriteByte(Opcodes.Reduce);
                 return;
+            case Reference reference:
+                // evaluated in the engine's namespace when the arguments are loaded
+                WriteGlobal("pympibridge.parallel._serialize", "_resolve_reference");
+                WriteString(reference.Expression);
+                _out.WriteByte(Opcodes.Tuple1);
+                _out.WriteByte(Opcodes.Reduce);
+                return;
             case Array array when NumpyDtype.CodeOf(array.GetType().GetElementType()!) is { } code:
                 WriteNumpyArray(array, code);
                 return;

@@ -131,37 +131,50 @@ internal sealed class FrameConnection : IAsyncDisposable
     }
 
     /// <summary>Sends one frame made of <paramref name="parts"/> (large parts are sent from their own memory).</summary>
-    public async ValueTask SendAsync(IReadOnlyList<FramePart> parts, CancellationToken cancellationToken = default)
+    public ValueTask SendAsync(IReadOnlyList<FramePart> parts, CancellationToken cancellationToken = default) =>
+        SendAsync([parts], cancellationToken);
+
+    /// <summary>
+    /// Sends <paramref name="frames"/> back to back: headers and small parts are gathered into one buffer (a burst of
+    /// tiny tasks is one system call), a large part flushes what is gathered and goes from its own memory.
+    /// </summary>
+    public async ValueTask SendAsync(IReadOnlyList<IReadOnlyList<FramePart>> frames, CancellationToken cancellationToken = default)
     {
-        int headerSize = 4 + 8 * parts.Count;
-        int small = headerSize;
-        foreach (var p in parts)
-            if (p.Length < CoalesceBelow) small += p.Length;
-        byte[] head = ArrayPool<byte>.Shared.Rent(small);
+        int small = 0;
+        foreach (var parts in frames)
+        {
+            small += 4 + 8 * parts.Count;
+            foreach (var p in parts)
+                if (p.Length < CoalesceBelow) small += p.Length;
+        }
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(small);
         try
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(head, (uint)parts.Count);
-            for (int i = 0; i < parts.Count; i++)
-                BinaryPrimitives.WriteUInt64LittleEndian(head.AsSpan(4 + 8 * i), (ulong)parts[i].Length);
             await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                // header and small parts go together; a large part flushes what is pending, then goes on its own
-                int pending = headerSize;
-                foreach (var p in parts)
+                int pending = 0;
+                foreach (var parts in frames)
                 {
-                    if (p.Length < CoalesceBelow)
+                    BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(pending), (uint)parts.Count);
+                    for (int i = 0; i < parts.Count; i++)
+                        BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan(pending + 4 + 8 * i), (ulong)parts[i].Length);
+                    pending += 4 + 8 * parts.Count;
+                    foreach (var p in parts)
                     {
-                        p.Span.CopyTo(head.AsSpan(pending));
-                        pending += p.Length;
-                        continue;
+                        if (p.Length < CoalesceBelow)
+                        {
+                            p.Span.CopyTo(buffer.AsSpan(pending));
+                            pending += p.Length;
+                            continue;
+                        }
+                        await SendAllAsync(buffer.AsMemory(0, pending), cancellationToken).ConfigureAwait(false);
+                        pending = 0;
+                        if (p.IsArray) SendAll(p.Span);
+                        else await SendAllAsync(p.Memory, cancellationToken).ConfigureAwait(false);
                     }
-                    await SendAllAsync(head.AsMemory(0, pending), cancellationToken).ConfigureAwait(false);
-                    pending = 0;
-                    if (p.IsArray) SendAll(p.Span);
-                    else await SendAllAsync(p.Memory, cancellationToken).ConfigureAwait(false);
                 }
-                if (pending > 0) await SendAllAsync(head.AsMemory(0, pending), cancellationToken).ConfigureAwait(false);
+                if (pending > 0) await SendAllAsync(buffer.AsMemory(0, pending), cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -170,7 +183,7 @@ internal sealed class FrameConnection : IAsyncDisposable
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(head);
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

@@ -147,7 +147,8 @@ public sealed class ClientIntegrationTests
         var ar = _client[..].ExecuteAsync("q = 1");
         await ar;
         var status = await _client.QueueStatusAsync();
-        Assert.That(status.Keys, Is.EqualTo(new[] { 0, 1 }));
+        Assert.That(status.Engines.Keys, Is.EqualTo(new[] { 0, 1 }));
+        Assert.That(status.Unassigned, Is.Zero);
         // records reach the controller in batches (every 20 ms): wait until ours are there
         IReadOnlyList<IReadOnlyDictionary<string, object?>> records = [];
         for (int i = 0; i < 100 && records.Count < 2; i++)
