@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.Loader;
+using Microsoft.Extensions.Logging;
 
 namespace PyMpiBridge.Sharing;
 
@@ -15,19 +16,36 @@ internal static class BridgeExtensions
     /// <summary>The extension assemblies, by simple name.</summary>
     private static readonly string[] Known = ["PyMpiBridge.DataFrames"];
 
-    /// <summary>Loads every known extension found in <paramref name="directory"/> (or already loaded) and runs its initializer.</summary>
-    public static void LoadFrom(string directory)
+    /// <summary>
+    /// Loads every known extension found in <paramref name="directory"/> (or already loaded) and runs its initializer.
+    /// An extension whose dependencies cannot be found (a program whose deps.json does not list the extension's
+    /// packages, e.g. a tool copied beside it) is skipped with a warning: the rank runs without those conversions.
+    /// </summary>
+    public static void LoadFrom(string directory, ILogger? log = null)
     {
         foreach (string name in Known)
         {
-            Assembly? assembly = AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.GetName().Name == name);
-            string path = Path.Combine(directory, name + ".dll");
-            if (assembly is null && File.Exists(path))
+            try
             {
-                try { assembly = Assembly.Load(new AssemblyName(name)); } // the program's own reference (its deps.json)
-                catch (FileNotFoundException) { assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(path); }
+                Assembly? assembly = AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.GetName().Name == name);
+                string path = Path.Combine(directory, name + ".dll");
+                if (assembly is null && File.Exists(path))
+                {
+                    try { assembly = Assembly.Load(new AssemblyName(name)); } // the program's own reference (its deps.json)
+                    catch (FileNotFoundException)
+                    {
+                        PythonSide.ResolveDependenciesOf(path); // its packages, beside it
+                        assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(path);
+                    }
+                }
+                if (assembly is not null) RuntimeHelpers.RunModuleConstructor(assembly.ManifestModule.ModuleHandle);
             }
-            if (assembly is not null) RuntimeHelpers.RunModuleConstructor(assembly.ManifestModule.ModuleHandle);
+            catch (Exception e) when (e is TypeInitializationException or FileNotFoundException or FileLoadException or BadImageFormatException or InvalidOperationException)
+            {
+                log?.LogWarning("{Extension} in {Directory} could not be loaded, its conversions are off in this rank: {Reason} " +
+                                "(deploy its dependencies beside it, or reference it from the program)",
+                                name, directory, (e.InnerException ?? e).Message);
+            }
         }
     }
 }

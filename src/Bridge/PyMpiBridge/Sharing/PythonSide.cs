@@ -47,7 +47,7 @@ internal static class PythonSide
             "Loads a .NET assembly and exports its [PythonExport] static methods; returns their names.");
         Methods.EngineMethods.Register();
         GilReleasingBlockingHook.Install();
-        BridgeExtensions.LoadFrom(AppContext.BaseDirectory);
+        BridgeExtensions.LoadFrom(AppContext.BaseDirectory, log);
     }
 
     /// <summary>Loads an assembly by path and exports the [PythonExport] methods of all its types.</summary>
@@ -69,7 +69,7 @@ internal static class PythonSide
     /// Lets the assembly at <paramref name="path"/> find its own dependencies (packages such as Microsoft.Data.Analysis
     /// that the host does not ship) through its deps.json, or beside it.
     /// </summary>
-    private static void ResolveDependenciesOf(string path)
+    internal static void ResolveDependenciesOf(string path)
     {
         var resolver = new AssemblyDependencyResolver(path);
         string directory = Path.GetDirectoryName(path)!;
