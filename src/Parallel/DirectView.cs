@@ -21,6 +21,9 @@ public sealed class DirectView
         _targets = targets;
     }
 
+    /// <summary>The client this view sends through.</summary>
+    internal Client Client => _client;
+
     /// <summary>The engines this view sends to now (all connected engines for <c>client[..]</c>).</summary>
     public IReadOnlyList<int> Targets => _client.ResolveTargets(_targets);
 
@@ -48,6 +51,9 @@ public sealed class DirectView
     /// <summary>The value of <paramref name="name"/> (or <c>a.b</c>) on each target, in target order.</summary>
     public AsyncResult<T[]> PullAsync<T>(string name)
     {
+        if (EngineConverters.For(typeof(T)) is { } converter) // e.g. a pandas DataFrame taken apart on the engine
+            return Apply(FunctionPickles.DefinedBy(converter.PullSource, converter.PullFunction), converter.PullFunction, [name],
+                         (v, what) => (T)converter.FromEngine(v));
         var payload = PickleWriter.Dumps(name);
         return _client.Submit(TaskKind.Pull, 0, Targets, _ => payload,
             (t, m) => new AsyncResult<T[]>("pull", t, m, values =>
@@ -93,14 +99,15 @@ public sealed class DirectView
     public AsyncResult<T[]> ApplyAsync<T>(string functionName, params object?[] args) =>
         Apply<T>(FunctionPickles.ByName(functionName), functionName, args);
 
-    private AsyncResult<T[]> Apply<T>(byte[] function, string name, object?[] args)
+    private AsyncResult<T[]> Apply<T>(byte[] function, string name, object?[] args, Func<object?, string, T>? convert = null)
     {
+        convert ??= ValueConversion.To<T>;
         var arguments = PickleWriter.Dumps(new PythonTuple(new PythonTuple(args), new Dictionary<string, object?>()));
         var payload = new List<FramePart>(arguments.Count + 1) { function };
         payload.AddRange(arguments);
         return _client.Submit(TaskKind.Apply, 0, Targets, _ => payload,
             (t, m) => new AsyncResult<T[]>("apply", t, m, values =>
-                values.Select((v, i) => ValueConversion.To<T>(v, $"engine {t[i]}: {name}(...)")).ToArray()));
+                values.Select((v, i) => convert(v, $"engine {t[i]}: {name}(...)")).ToArray()));
     }
 
     /// <summary>Empties the targets' namespaces.</summary>
