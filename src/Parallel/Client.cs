@@ -28,6 +28,10 @@ public sealed class Client : IAsyncDisposable
     private long _seq;
     private int _disposed;
 
+    // Conversions of types this client does not know (a DataFrame pushed to engines) come with their assemblies, when
+    // deployed beside the program; loading them registers their EngineConverters.
+    static Client() => Sharing.BridgeExtensions.LoadFrom(AppContext.BaseDirectory);
+
     private Client(ConnectionFile file, ControllerConnection controller, string session, TimeSpan timeout, ILogger logger)
     {
         ConnectionFile = file;

@@ -22,6 +22,9 @@ public sealed partial class DirectView
         _targets = targets;
     }
 
+    /// <summary>The client this view sends through.</summary>
+    internal Client Client => _client;
+
     /// <summary>The engines this view sends to now (all connected engines for <c>client[..]</c>).</summary>
     public IReadOnlyList<int> Targets => _client.ResolveTargets(_targets);
 
@@ -73,8 +76,16 @@ public sealed partial class DirectView
     /// <summary>The value of <paramref name="name"/> (or <c>a.b</c>) on each target, in target order.</summary>
     public AsyncMapResult<T> PullAsync<T>(string name)
     {
-        var payload = PickleWriter.Dumps(name);
         var targets = Targets;
+        if (EngineConverters.For(typeof(T)) is { } converter) // e.g. a pandas DataFrame taken apart on the engine
+        {
+            var function = PythonFunction.FromSource(converter.PullSource, converter.PullFunction);
+            var call = TaskPayloads.Apply(function.Pickle(), [name]);
+            return _client.SubmitDirect(TaskKind.Apply, 0, targets, _ => call,
+                m => new AsyncMapResult<T>(_client, "pull", m, targets, Enumerable.Repeat(1, targets.Count).ToArray(), ordered: true,
+                    (i, v) => [(T)converter.FromEngine(v)]));
+        }
+        var payload = PickleWriter.Dumps(name);
         return _client.SubmitDirect(TaskKind.Pull, 0, targets, _ => payload,
             m => PerEngine<T>("pull", m, targets, i => $"engine {targets[i]}: '{name}'"));
     }

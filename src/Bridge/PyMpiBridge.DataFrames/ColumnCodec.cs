@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Data.Analysis;
 using PyMpiBridge.Python;
@@ -46,6 +47,15 @@ internal abstract class ColumnCodec
     /// of each column in a row: one block copy per buffer. Caller holds the GIL.
     /// </summary>
     public abstract PyObject Copy(IReadOnlyList<DataFrameColumn> columns, long rows, bool oneDimensional);
+
+    /// <summary>Rows [start, start + count) of the column as a new array of its numpy element type (one copy per buffer).</summary>
+    public abstract Array ToArray(DataFrameColumn column, long start, int count);
+
+    /// <summary>The validity bitmap (LSB first, 1 = valid) of rows [start, start + count), packed from bit 0.</summary>
+    public abstract byte[] Validity(DataFrameColumn column, long start, int count);
+
+    /// <summary>The parts one after the other in a new column (one copy per buffer; nulls kept).</summary>
+    public abstract DataFrameColumn Concat(string name, IReadOnlyList<DataFrameColumn> parts);
 
     /// <summary>A column over <paramref name="values"/> (the bytes of <paramref name="length"/> elements), without copying.</summary>
     public abstract DataFrameColumn Wrap(string name, ReadOnlyMemory<byte> values, ReadOnlyMemory<byte> bitmap, int length, int nullCount);
@@ -134,6 +144,58 @@ internal sealed class ColumnCodec<T, TNumpy> : ColumnCodec where T : unmanaged w
                 offset += values.Length;
             }
         }
+    }
+
+    public override Array ToArray(DataFrameColumn column, long start, int count)
+    {
+        var result = new TNumpy[count];
+        long offset = 0; // of the current buffer in the column
+        foreach (ReadOnlyMemory<T> values in Typed(column).GetReadOnlyDataBuffers())
+        {
+            long from = Math.Max(start, offset), to = Math.Min(start + count, offset + values.Length);
+            if (from < to)
+                MemoryMarshal.Cast<T, TNumpy>(values.Span.Slice((int)(from - offset), (int)(to - from))).CopyTo(result.AsSpan((int)(from - start)));
+            offset += values.Length;
+        }
+        return result;
+    }
+
+    public override byte[] Validity(DataFrameColumn column, long start, int count)
+    {
+        var bits = new byte[(count + 7) / 8];
+        long offset = 0;
+        foreach (var (bitmap, length) in Bitmaps(column))
+        {
+            ReadOnlySpan<byte> source = bitmap.Span;
+            long from = Math.Max(start, offset), to = Math.Min(start + count, offset + length);
+            for (long row = from; row < to; row++)
+            {
+                int i = (int)(row - offset), j = (int)(row - start);
+                if ((source[i >> 3] >> (i & 7) & 1) != 0) bits[j >> 3] |= (byte)(1 << (j & 7));
+            }
+            offset += length;
+        }
+        return bits;
+    }
+
+    public override DataFrameColumn Concat(string name, IReadOnlyList<DataFrameColumn> parts)
+    {
+        long total = parts.Sum(p => p.Length);
+        int size = Unsafe.SizeOf<T>();
+        if (total * size > int.MaxValue)
+            throw new DataFrameConversionException($"column '{name}' would have {total:N0} rows, more than one Microsoft.Data.Analysis buffer holds ({int.MaxValue / size:N0}); gather fewer rows.");
+        var values = new byte[total * size];
+        var bits = new byte[(total + 7) / 8];
+        long row = 0, nulls = 0;
+        foreach (var part in parts)
+        {
+            MemoryMarshal.AsBytes(((TNumpy[])ToArray(part, 0, (int)part.Length)).AsSpan()).CopyTo(values.AsSpan((int)(row * size)));
+            byte[] valid = Validity(part, 0, (int)part.Length);
+            for (int i = 0; i < part.Length; i++, row++)
+                if ((valid[i >> 3] >> (i & 7) & 1) != 0) bits[row >> 3] |= (byte)(1 << (int)(row & 7));
+            nulls += part.NullCount;
+        }
+        return Wrap(name, values, bits, (int)total, (int)nulls);
     }
 
     private static ReadOnlyMemory<TNumpy> Reinterpret(ReadOnlyMemory<T> values)

@@ -8,7 +8,8 @@ namespace PyMpiBridge.DataFrames;
 /// Makes DataFrames cross wherever objects cross: exported C# functions taking or returning a <see cref="DataFrame"/>
 /// (Python passes and gets pandas DataFrames), <c>PyObject.From(frame)</c>, <c>obj.As&lt;DataFrame&gt;()</c>, and
 /// object messages (<c>comm.SendObject(frame)</c> arrives in mpi4py's <c>comm.recv()</c> as a pandas DataFrame; a pandas
-/// DataFrame sent with <c>comm.send(df)</c> arrives from <c>comm.RecvObject&lt;DataFrame&gt;()</c>). Registered when
+/// DataFrame sent with <c>comm.send(df)</c> arrives from <c>comm.RecvObject&lt;DataFrame&gt;()</c>), and the parallel
+/// client's push and pull (<see cref="EngineFrames"/>). Registered when
 /// this assembly loads: a rank session loads it when it sits beside the program (a project reference puts it there).
 /// </summary>
 public static class DataFrameConverters
@@ -21,6 +22,7 @@ public static class DataFrameConverters
     {
         PyConverters.Register<DataFrame>(o => o.ToDataFrame(), frame => frame.ToPandas());
         PyConverters.RegisterNatural(PandasTypeName, o => o.ToDataFrame());
+        EngineFrames.Register();
     }
 
 #pragma warning disable CA2255 // a library module initializer is the point: loading the assembly is the opt-in

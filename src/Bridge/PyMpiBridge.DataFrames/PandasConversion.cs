@@ -32,6 +32,7 @@ public static class PandasConversion
         var singles = new List<object?>();
         var blocks = new List<object?>();
         var groups = new Dictionary<ColumnCodec, (List<DataFrameColumn> Columns, List<int> Positions)>();
+        CheckLengths(frame);
         using var gil = Py.Gil();
         try
         {
@@ -39,18 +40,12 @@ public static class PandasConversion
             {
                 DataFrameColumn column = frame.Columns[i];
                 names.Add(column.Name);
-                if (column.Length != rows)
-                    throw new DataFrameConversionException(
-                        $"column '{column.Name}' has {column.Length} values but the DataFrame has {rows} rows (a column was appended " +
-                        "to on its own?); make every column the same length before converting.");
                 if (column is StringDataFrameColumn or ArrowStringDataFrameColumn)
                 {
                     singles.Add((i, "s", Strings(column), (object?)null));
                     continue;
                 }
-                var codec = ColumnCodec.For(column.DataType) ?? throw new DataFrameConversionException(
-                    $"column '{column.Name}' holds {column.DataType.Name} values, which have no pandas column here; convert it to one of " +
-                    $"{ColumnCodec.Names} first (decimal: to double; char: to string).");
+                var codec = CodecOf(column);
                 bool share = options.ShareMemory && !codec.IsDateTime && codec.HasOneBuffer(column);
                 if (codec.IsDateTime || column.NullCount > 0)
                 {
@@ -88,40 +83,62 @@ public static class PandasConversion
         options ??= DataFrameConversionOptions.Default;
         using var gil = Py.Gil();
         using var described = PandasModule.Call("describe", pandasFrame, int.MaxValue, options.NaNAsNull);
-        using var rowsObject = described[0];
-        using var entries = described[1];
-        int rows = checked((int)rowsObject.As<long>()); // every column was checked against one buffer's size
-        var columns = new List<DataFrameColumn>();
-        foreach (var entry in entries)
-            using (entry)
-                columns.Add(Column(entry.As<object?[]>(), rows));
-        return new DataFrame(columns);
+        return FromDescribed(described.As<object?[]>(), o => PyBuffer<byte>.Get((PyObject)o).ReadOnlyMemory);
     }
 
-    /// <summary>One column from describe()'s (name, code, kind, itemsize, values, bitmap, nulls).</summary>
-    private static DataFrameColumn Column(object?[] entry, int rows)
+    /// <summary>
+    /// The DataFrame of what <c>describe()</c> returned, converted to .NET objects: (rows, [(name, code, kind, itemsize,
+    /// values, bitmap, nulls)]). <paramref name="bytesOf"/> gives the memory of a values or bitmap object (a numpy array
+    /// in this process, or the byte[] an engine sent), which the column then wraps.
+    /// </summary>
+    internal static DataFrame FromDescribed(object?[] described, Func<object, ReadOnlyMemory<byte>> bytesOf)
     {
-        var (name, code, values, bitmap, nulls) = ((string)entry[0]!, (string)entry[1]!, entry[4], entry[5] as PyObject, (long)entry[6]!);
+        int rows = checked((int)(long)described[0]!); // every column was checked against one buffer's size
+        var columns = new List<DataFrameColumn>();
         try
         {
-            if (code == "s")
-                return new StringDataFrameColumn(name, ((List<object?>)values!).Cast<string?>());
-            var element = code == "t" ? typeof(DateTime)
-                : ElementType.CanonicalOf(((string)entry[2]!)[0], (long)entry[3]!)?.Type
-                  ?? throw new DataFrameConversionException($"column '{name}' has numpy kind '{entry[2]}' of {entry[3]} bytes, which has no .NET element type.");
-            // The views own their buffer exports: the column's memory keeps the pandas data alive, and releases it when collected.
-            ReadOnlyMemory<byte> data = PyBuffer<byte>.Get((PyObject)values!).ReadOnlyMemory;
-            ReadOnlyMemory<byte> valid = bitmap is null ? AllValidBitmap.For(rows) : PyBuffer<byte>.Get(bitmap).ReadOnlyMemory;
-            return ColumnCodec.For(element)!.Wrap(name, data, valid, rows, (int)nulls);
+            foreach (object?[] entry in ((List<object?>)described[1]!).Cast<object?[]>())
+                columns.Add(Column(entry, rows, bytesOf));
         }
         finally
         {
-            (values as PyObject)?.Dispose();
-            bitmap?.Dispose();
+            foreach (var entry in ((List<object?>)described[1]!).Cast<object?[]>())
+                foreach (var item in entry) (item as IDisposable)?.Dispose();
         }
+        return new DataFrame(columns);
     }
 
-    private static List<string?> Strings(DataFrameColumn column)
+    /// <summary>One column from (name, code, kind, itemsize, values, bitmap, nulls).</summary>
+    private static DataFrameColumn Column(object?[] entry, int rows, Func<object, ReadOnlyMemory<byte>> bytesOf)
+    {
+        var (name, code, values, bitmap, nulls) = ((string)entry[0]!, (string)entry[1]!, entry[4], entry[5], (long)entry[6]!);
+        if (code == "s")
+            return new StringDataFrameColumn(name, ((List<object?>)values!).Cast<string?>());
+        var element = code == "t" ? typeof(DateTime)
+            : ElementType.CanonicalOf(((string)entry[2]!)[0], (long)entry[3]!)?.Type
+              ?? throw new DataFrameConversionException($"column '{name}' has numpy kind '{entry[2]}' of {entry[3]} bytes, which has no .NET element type.");
+        // Views of Python memory own their buffer exports: the column keeps the pandas data alive, and releases it when collected.
+        ReadOnlyMemory<byte> valid = bitmap is null ? AllValidBitmap.For(rows) : bytesOf(bitmap);
+        return ColumnCodec.For(element)!.Wrap(name, bytesOf(values!), valid, rows, (int)nulls);
+    }
+
+    /// <summary>The codec of a (non-string) column, or the error saying what to convert it to.</summary>
+    internal static ColumnCodec CodecOf(DataFrameColumn column) => ColumnCodec.For(column.DataType) ?? throw new DataFrameConversionException(
+        $"column '{column.Name}' holds {column.DataType.Name} values, which have no pandas column here; convert it to one of " +
+        $"{ColumnCodec.Names} first (decimal: to double; char: to string).");
+
+    /// <summary>Every column has the frame's row count (a column appended to on its own breaks that).</summary>
+    internal static void CheckLengths(DataFrame frame)
+    {
+        long rows = frame.Rows.Count;
+        foreach (var column in frame.Columns)
+            if (column.Length != rows)
+                throw new DataFrameConversionException(
+                    $"column '{column.Name}' has {column.Length} values but the DataFrame has {rows} rows (a column was appended " +
+                    "to on its own?); make every column the same length before converting.");
+    }
+
+    internal static List<string?> Strings(DataFrameColumn column)
     {
         var strings = new List<string?>(checked((int)column.Length));
         foreach (object? value in column) strings.Add((string?)value);

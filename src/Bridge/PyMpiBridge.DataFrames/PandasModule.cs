@@ -1,19 +1,22 @@
 using PyMpiBridge.Python;
+using PyMpiBridge.Sharing;
 
 namespace PyMpiBridge.DataFrames;
 
 /// <summary>
-/// The pandas side of the conversion (<c>pandas_frames.py</c>, embedded in this assembly), run once in the embedded
-/// interpreter and kept for the process lifetime, like the interpreter. Caller holds the GIL.
+/// The pandas side of the conversion: <c>pympibridge._dataframes</c> (python/pympibridge), imported once and kept for
+/// the process lifetime, like the interpreter. Caller holds the GIL.
 /// </summary>
 internal static class PandasModule
 {
-    private static PyObject? s_globals;
+    public const string Name = "pympibridge._dataframes";
 
-    /// <summary><c>pandas_frames.name(*args)</c>; its FrameConversionError becomes a <see cref="DataFrameConversionException"/>.</summary>
+    private static PyObject? s_module;
+
+    /// <summary><c>_dataframes.name(*args)</c>; its FrameConversionError becomes a <see cref="DataFrameConversionException"/>.</summary>
     public static PyObject Call(string name, params ReadOnlySpan<object?> args)
     {
-        using var function = Globals().GetItem(name);
+        using var function = Module().GetAttr(name);
         try
         {
             return function.Call(args);
@@ -24,25 +27,24 @@ internal static class PandasModule
         }
     }
 
-    private static PyObject Globals()
+    private static PyObject Module()
     {
-        if (s_globals is { } ready) return ready;
-        using var stream = typeof(PandasModule).Assembly.GetManifestResourceStream("pandas_frames.py")
-            ?? throw new InvalidOperationException("pandas_frames.py is missing from PyMpiBridge.DataFrames.dll (a build problem).");
-        string source = new StreamReader(stream).ReadToEnd();
-        var globals = Py.NewGlobals("pympibridge_dataframes");
+        if (s_module is { } ready) return ready;
         try
         {
-            Py.Exec(source, globals);
+            using var sys = Py.Import("sys");
+            using var path = sys.GetAttr("path");
+            // A rank session put the package on sys.path already; a bare interpreter (PythonEngine alone) has not.
+            if (!path.As<List<string>>().Contains(PythonPackage.Directory)) path.CallMethod("append", PythonPackage.Directory).Dispose();
+            s_module = Py.Import(Name);
         }
         catch (PythonException e) when (e.PythonTypeName is "ModuleNotFoundError" or "ImportError")
         {
-            globals.Dispose();
             throw new InvalidOperationException(
                 $"DataFrames cross to Python through pandas and numpy, which this interpreter cannot import ({e.PythonMessage}); " +
                 "install them (Debian: apt-get install python3-pandas) or choose another interpreter (PYMPI_PYTHON).", e);
         }
-        GC.SuppressFinalize(globals); // kept for the process lifetime
-        return s_globals = globals;
+        GC.SuppressFinalize(s_module); // kept for the process lifetime
+        return s_module;
     }
 }

@@ -94,6 +94,14 @@ internal sealed class PickleWriter
                 }
                 _out.WriteByte(Opcodes.SetItems);
                 return;
+            case PickleReduction reduction:
+                WriteGlobal(reduction.Module, reduction.Name);
+                Write(new PythonTuple(reduction.Arguments));
+                _out.WriteByte(Opcodes.Reduce);
+                return;
+            case var _ when EngineConverters.TryToEngine(value, out object? engineForm):
+                Write(engineForm);
+                return;
             case ITuple tuple:
                 _out.WriteByte(Opcodes.Mark);
                 for (int i = 0; i < tuple.Length; i++) Write(tuple[i]);

@@ -1,14 +1,14 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.Loader;
-using Microsoft.Extensions.Logging;
 
 namespace PyMpiBridge.Sharing;
 
 /// <summary>
 /// Assemblies that add conversions to the bridge without the core depending on their packages: when one is deployed
-/// with the program (a project reference copies it beside the program's assembly), the rank session and
-/// <c>csharp.load</c> load it, and its module initializer registers its converters. A program that references one
+/// with the program (a project reference copies it beside the program's assembly), the rank session, <c>csharp.load</c>
+/// and the parallel client load it, and its module initializer registers its converters. A program that references one
 /// but never names its types (e.g. it only sends a DataFrame with SendObject) still gets them.
 /// </summary>
 internal static class BridgeExtensions
@@ -18,34 +18,52 @@ internal static class BridgeExtensions
 
     /// <summary>
     /// Loads every known extension found in <paramref name="directory"/> (or already loaded) and runs its initializer.
-    /// An extension whose dependencies cannot be found (a program whose deps.json does not list the extension's
-    /// packages, e.g. a tool copied beside it) is skipped with a warning: the rank runs without those conversions.
+    /// An extension that cannot load is reported through <paramref name="warn"/> and skipped: the program runs without it.
     /// </summary>
-    public static void LoadFrom(string directory, ILogger? log = null)
+    public static void LoadFrom(string directory, Action<string>? warn = null)
     {
         foreach (string name in Known)
         {
+            string path = Path.Combine(directory, name + ".dll");
             try
             {
                 Assembly? assembly = AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.GetName().Name == name);
-                string path = Path.Combine(directory, name + ".dll");
                 if (assembly is null && File.Exists(path))
                 {
                     try { assembly = Assembly.Load(new AssemblyName(name)); } // the program's own reference (its deps.json)
                     catch (FileNotFoundException)
                     {
-                        PythonSide.ResolveDependenciesOf(path); // its packages, beside it
+                        // Beside the program but not among its dependencies (e.g. a tool started from a test's output):
+                        // its own dependencies (Microsoft.Data.Analysis, ...) are beside it too.
+                        ResolveDependenciesOf(path);
                         assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(path);
                     }
                 }
                 if (assembly is not null) RuntimeHelpers.RunModuleConstructor(assembly.ManifestModule.ModuleHandle);
             }
-            catch (Exception e) when (e is TypeInitializationException or FileNotFoundException or FileLoadException or BadImageFormatException or InvalidOperationException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                log?.LogWarning("{Extension} in {Directory} could not be loaded, its conversions are off in this rank: {Reason} " +
-                                "(deploy its dependencies beside it, or reference it from the program)",
-                                name, directory, (e.InnerException ?? e).Message);
+                (warn ?? (m => Console.Error.WriteLine($"PyMpiBridge: {m}")))(
+                    $"{name} ({path}) could not be loaded, so its conversions are not available: {e.GetBaseException().Message}");
             }
         }
+    }
+
+    private static readonly ConcurrentDictionary<string, bool> s_resolving = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Lets the assembly at <paramref name="path"/> find its own dependencies (packages the host does not ship) through
+    /// its deps.json, or beside it. Once per assembly.
+    /// </summary>
+    public static void ResolveDependenciesOf(string path)
+    {
+        if (!s_resolving.TryAdd(path, true)) return;
+        var resolver = new AssemblyDependencyResolver(path);
+        string directory = Path.GetDirectoryName(path)!;
+        AssemblyLoadContext.Default.Resolving += (context, name) =>
+        {
+            string found = resolver.ResolveAssemblyToPath(name) ?? Path.Combine(directory, name.Name + ".dll");
+            return File.Exists(found) ? context.LoadFromAssemblyPath(found) : null;
+        };
     }
 }

@@ -45,9 +45,8 @@ internal static class PythonSide
         BridgeModule.Register("_rank", new Func<int>(() => session.Rank), "This rank in the host's world.");
         BridgeModule.Register("_load_assembly", new Func<string, string[]>(LoadAssembly),
             "Loads a .NET assembly and exports its [PythonExport] static methods; returns their names.");
-        Methods.EngineMethods.Register();
         GilReleasingBlockingHook.Install();
-        BridgeExtensions.LoadFrom(AppContext.BaseDirectory, log);
+        BridgeExtensions.LoadFrom(AppContext.BaseDirectory, m => log.LogWarning("{Problem}", m));
     }
 
     /// <summary>Loads an assembly by path and exports the [PythonExport] methods of all its types.</summary>
@@ -56,28 +55,13 @@ internal static class PythonSide
         string full = Path.GetFullPath(path);
         if (!File.Exists(full))
             throw new FileNotFoundException($"no .NET assembly at '{full}'. Build it first (dotnet build) and pass the path of its .dll.", full);
-        ResolveDependenciesOf(full);
+        BridgeExtensions.ResolveDependenciesOf(full);
         var assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(full);
         BridgeExtensions.LoadFrom(Path.GetDirectoryName(full)!);
         var names = assembly.GetTypes().SelectMany(BridgeModule.RegisterAllNamed).ToList();
         if (names.Count == 0)
             throw new ArgumentException($"'{full}' exports nothing: mark public static methods with [PythonExport].");
         return names.ToArray();
-    }
-
-    /// <summary>
-    /// Lets the assembly at <paramref name="path"/> find its own dependencies (packages such as Microsoft.Data.Analysis
-    /// that the host does not ship) through its deps.json, or beside it.
-    /// </summary>
-    internal static void ResolveDependenciesOf(string path)
-    {
-        var resolver = new AssemblyDependencyResolver(path);
-        string directory = Path.GetDirectoryName(path)!;
-        AssemblyLoadContext.Default.Resolving += (context, name) =>
-        {
-            string? found = resolver.ResolveAssemblyToPath(name) ?? Path.Combine(directory, name.Name + ".dll");
-            return File.Exists(found) ? context.LoadFromAssemblyPath(found) : null;
-        };
     }
 
     /// <summary>Flushes Python's stdout/stderr before an abort, without waiting long for a GIL another thread holds.</summary>

@@ -1,6 +1,7 @@
-"""The pandas side of PyMpiBridge.DataFrames (run inside the embedded interpreter, loaded from the assembly).
+"""The pandas side of PyMpiBridge.DataFrames (C# Microsoft.Data.Analysis DataFrames <-> pandas).
 
-C# owns the Microsoft.Data.Analysis side and the element-type table; this module only takes pandas frames apart
+Used in a rank by the C# conversions, and on engines by the C# parallel client (push builds a frame with build(),
+pull takes one apart with describe()). C# owns the Microsoft.Data.Analysis side and the element-type table; this module only takes pandas frames apart
 and puts them together, with vectorized numpy operations: no Python loop runs per row for numeric, bool or
 datetime columns (strings are Python objects and are made one by one).
 """
@@ -142,7 +143,7 @@ def _numeric(name, data, bitmap, nulls):
 
 def _missing(chunks, rows):
     """Boolean mask (True = missing) from the column's validity bitmaps, one (bitmap, count) per buffer."""
-    masks = [np.unpackbits(bits, count=count, bitorder="little") == 0 for bits, count in chunks]
+    masks = [np.unpackbits(np.frombuffer(bits, np.uint8), count=count, bitorder="little") == 0 for bits, count in chunks]
     return masks[0] if len(masks) == 1 else np.concatenate(masks) if masks else np.zeros(rows, bool)
 
 
