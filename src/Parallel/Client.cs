@@ -13,7 +13,8 @@ namespace PyMpiBridge.Parallel;
 /// <summary>
 /// A connection to a running cluster, as ipyparallel's <c>Client</c>: it reads the cluster's connection file,
 /// authenticates with the controller (registry, task database) and with every engine, and sends tasks straight to the
-/// engines over TCP. Engines that register later are connected as the controller announces them. Load-balanced tasks
+/// engines: over Unix sockets to engines on this host (arrays of 1 MiB or more pass as memory files), TCP to others; one
+/// thread (<see cref="ReplyPump"/>) reads every engine's replies. Engines that register later are connected as the controller announces them. Load-balanced tasks
 /// wait in this client until an engine has room (<see cref="LoadBalancedView"/>).
 /// </summary>
 public sealed class Client : IAsyncDisposable
@@ -24,6 +25,7 @@ public sealed class Client : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Task> _connecting = new();
     private readonly TimeSpan _timeout;
     private readonly TaskRouter _router;
+    private readonly ReplyPump _pump;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _seq;
     private int _disposed;
@@ -40,6 +42,7 @@ public sealed class Client : IAsyncDisposable
         _timeout = timeout;
         _logger = logger;
         _router = new TaskRouter(session, () => _engines.Values.ToList());
+        _pump = new ReplyPump(logger);
     }
 
     /// <summary>The connection file this client read.</summary>
@@ -72,7 +75,7 @@ public sealed class Client : IAsyncDisposable
             var (reply, _) = await controller.AskAsync("connect", timeout: limit, cancellationToken: cancellationToken).ConfigureAwait(false);
             var tasks = new List<Task>();
             foreach (var (id, e) in reply["engines"]!.AsObject())
-                tasks.Add(client.AddEngineAsync(int.Parse(id), e!["url"]!.GetValue<string>(), e["uuid"]!.GetValue<string>()));
+                tasks.Add(client.AddEngineAsync(int.Parse(id), e!.AsObject()));
             await Task.WhenAll(tasks).ConfigureAwait(false);
         }
         catch
@@ -86,18 +89,21 @@ public sealed class Client : IAsyncDisposable
 
     // ---- engines -------------------------------------------------------------------------------------------------
 
-    private Task AddEngineAsync(int id, string url, string uuid)
+    /// <summary>Connects to an engine the controller described (<c>{url, ipc, uuid, host}</c>), once per engine uuid.</summary>
+    private Task AddEngineAsync(int id, JsonObject description)
     {
+        string url = description["url"]!.GetValue<string>(), uuid = description["uuid"]!.GetValue<string>();
+        string? ipc = description["ipc"]?.GetValue<string>(), host = description["host"]?.GetValue<string>();
         if (_engines.TryGetValue(id, out var existing) && existing.Alive && existing.Uuid == uuid) return Task.CompletedTask;
-        return _connecting.GetOrAdd(uuid, _ => ConnectEngineAsync(id, url, uuid));
+        return _connecting.GetOrAdd(uuid, _ => ConnectEngineAsync(id, url, ipc, host, uuid));
     }
 
-    private async Task ConnectEngineAsync(int id, string url, string uuid)
+    private async Task ConnectEngineAsync(int id, string url, string? ipc, string? host, string uuid)
     {
         try
         {
-            var engine = await EngineConnection.ConnectAsync(id, url, uuid, ConnectionFile.Key, Session, _timeout, _logger,
-                _router.Finished, CancellationToken.None).ConfigureAwait(false);
+            var engine = await EngineConnection.ConnectAsync(id, url, ipc, host, uuid, ConnectionFile.Key, Session, _timeout, _pump,
+                _logger, _router.Finished, CancellationToken.None).ConfigureAwait(false);
             engine.Lost += _ =>
             {
                 Signal();
@@ -133,8 +139,7 @@ public sealed class Client : IAsyncDisposable
         switch (message["event"]?.GetValue<string>())
         {
             case "engine_registered":
-                int id = message["id"]!.GetValue<int>();
-                _ = AddEngineAsync(id, message["url"]!.GetValue<string>(), message["uuid"]!.GetValue<string>());
+                _ = AddEngineAsync(message["id"]!.GetValue<int>(), message);
                 break;
             case "engine_died":
                 if (_engines.TryGetValue(message["id"]!.GetValue<int>(), out var engine))
@@ -146,8 +151,12 @@ public sealed class Client : IAsyncDisposable
     private void OnControllerClosed(string reason)
     {
         foreach (var engine in _engines.Values) engine.MarkDead($"the controller went away ({reason})");
+        _router.ClusterGone(reason);
         Signal();
     }
+
+    /// <summary>Whether the connection to the controller is gone (the cluster stopped).</summary>
+    internal bool ControllerClosed => _controller.IsClosed;
 
     /// <summary>The ids of the engines that are alive, sorted.</summary>
     public IReadOnlyList<int> Ids => _engines.Values.Where(e => e.Alive).Select(e => e.Id).Order().ToList();
@@ -175,6 +184,7 @@ public sealed class Client : IAsyncDisposable
     internal IReadOnlyList<int> ResolveTargets(IReadOnlyList<int>? targets)
     {
         var ids = Ids;
+        if (targets is null && ids.Count == 0) _router.ThrowIfUnusable(); // a stopped cluster says so
         if (targets is null)
             return ids.Count > 0 ? ids : throw new InvalidOperationException(
                 "this operation requires engines: none is connected. Wait with client.WaitForEnginesAsync(n), or start " +
@@ -186,7 +196,9 @@ public sealed class Client : IAsyncDisposable
     internal EngineConnection Engine(int id)
     {
         if (_engines.TryGetValue(id, out var engine))
-            return engine.Alive ? engine : throw new EngineException(id, $"is dead: {engine.DeadBecause}");
+            return engine.Alive ? engine : throw new EngineException(id, $"is dead: {engine.DeadBecause}" + (_controller.IsClosed
+                ? "; the cluster is gone: connect to a running one (Client.ConnectAsync) or start one (Cluster.StartAsync)"
+                : $"; use the others (engines: {string.Join(", ", Ids)}), or wait for a new one with WaitForEnginesAsync"));
         if (_unreachable.TryGetValue(id, out var why)) throw new EngineException(id, why);
         throw new ArgumentOutOfRangeException(nameof(id), id, $"no engine with id {id} (engines: {string.Join(", ", Ids)})");
     }
@@ -259,10 +271,37 @@ public sealed class Client : IAsyncDisposable
         return result;
     }
 
+    /// <summary>
+    /// Sends the same <paramref name="payload"/> to every target. Parts of 1 MiB or more are copied once into a memory
+    /// file that every engine on this host receives (as the Python client does): pushing to N local engines costs one copy.
+    /// </summary>
+    internal TResult SubmitDirect<TResult>(TaskKind kind, byte flags, IReadOnlyList<int> targets, IReadOnlyList<FramePart> payload,
+        Func<IReadOnlyList<string>, TResult> makeResult) where TResult : AsyncResult
+    {
+        var shared = new List<SharedMemoryFile>();
+        if (targets.Count > 1)
+            payload = payload.Select(p =>
+            {
+                if (p.Length < FrameSocket.DescriptorThreshold) return p;
+                var file = new SharedMemoryFile(p);
+                shared.Add(file);
+                return new FramePart(file);
+            }).ToList();
+        try
+        {
+            return SubmitDirect(kind, flags, targets, _ => payload, makeResult);
+        }
+        finally
+        {
+            foreach (var file in shared) file.Dispose(); // sent: each engine holds its own descriptor
+        }
+    }
+
     /// <summary>Queues apply tasks (one per payload) in the load balancer and returns their result.</summary>
     internal TResult SubmitBalanced<TResult>(IReadOnlyList<IReadOnlyList<FramePart>> payloads, BalancingOptions options,
         Func<IReadOnlyList<string>, TResult> makeResult) where TResult : AsyncResult
     {
+        _router.ThrowIfUnusable();
         if (options.Allowed is null && Ids.Count == 0 && _connecting.IsEmpty)
             ResolveTargets(null); // no engine at all: say so now instead of queueing forever
         var (seqs, ids) = NewTaskIds(payloads.Count);
@@ -370,8 +409,12 @@ public sealed class Client : IAsyncDisposable
         DateTimeOffset dto => new JsonObject { ["$datetime"] = dto.ToUnixTimeMilliseconds() / 1000.0 },
         IDictionary<string, object?> d => new JsonObject(d.Select(kv => KeyValuePair.Create(kv.Key, JsonQuery(kv.Value)))),
         string s => JsonValue.Create(s),
+        bool b => JsonValue.Create(b),
+        byte or sbyte or short or ushort or int or uint or long => JsonValue.Create(Convert.ToInt64(value)),
+        float or double or decimal => JsonValue.Create(Convert.ToDouble(value)),
         System.Collections.IEnumerable items => new JsonArray(items.Cast<object?>().Select(JsonQuery).ToArray()),
-        _ => JsonSerializer.SerializeToNode(value),
+        _ => throw new ArgumentException($"a query value of type {value.GetType().Name} cannot be sent: use strings, numbers, " +
+                                         "bools, DateTime, lists or dictionaries of them"),
     };
 
     public async ValueTask DisposeAsync()
@@ -379,7 +422,8 @@ public sealed class Client : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _router.Dispose();
         await _controller.DisposeAsync().ConfigureAwait(false);
-        foreach (var engine in _engines.Values) await engine.DisposeAsync().ConfigureAwait(false);
+        foreach (var engine in _engines.Values) engine.Dispose();
+        _pump.Dispose();
     }
 }
 

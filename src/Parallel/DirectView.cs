@@ -70,7 +70,7 @@ public sealed partial class DirectView
     {
         var payload = PickleWriter.Dumps(@namespace);
         var targets = Targets;
-        return _client.SubmitDirect(TaskKind.Push, 0, targets, _ => payload, m => new AsyncResult(_client, "push", m, targets));
+        return _client.SubmitDirect(TaskKind.Push, 0, targets, payload, m => new AsyncResult(_client, "push", m, targets));
     }
 
     /// <summary>The value of <paramref name="name"/> (or <c>a.b</c>) on each target, in target order.</summary>
@@ -130,7 +130,7 @@ public sealed partial class DirectView
     {
         var payload = TaskPayloads.Apply(function.Pickle(), args);
         var targets = Targets;
-        return _client.SubmitDirect(TaskKind.Apply, 0, targets, _ => payload,
+        return _client.SubmitDirect(TaskKind.Apply, 0, targets, payload,
             m => PerEngine<T>("apply", m, targets, i => $"engine {targets[i]}: {function.Name}(...)"));
     }
 
@@ -166,7 +166,7 @@ public sealed partial class DirectView
     {
         var payload = TaskPayloads.Apply(m.Pickle(), args);
         var targets = Targets;
-        return _client.SubmitDirect(TaskKind.Apply, 0, targets, _ => payload,
+        return _client.SubmitDirect(TaskKind.Apply, 0, targets, payload,
             ids => PerEngine<T>("apply", ids, targets, i => $"engine {targets[i]}: {m.Name}(...)"));
     }
 

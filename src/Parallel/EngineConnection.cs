@@ -14,31 +14,34 @@ internal readonly record struct TaskOutcome(object? Value, Exception? Error, Tas
 
 /// <summary>
 /// The authenticated connection to one engine (the hot path: requests <c>[REQUEST, payload...]</c>, replies
-/// <c>[REPLY, stdout, stderr, payload...]</c>). One receive loop turns replies into <see cref="TaskOutcome"/>s for the
-/// client; when the connection is lost (or the controller reports the engine dead) every task still pending ends with
-/// <see cref="EngineException"/>.
+/// <c>[REPLY, stdout, stderr, payload...]</c>): a Unix socket when the engine runs on this host (large parts pass as
+/// memory files), TCP otherwise. Tasks are sent from the caller's thread; the client's <see cref="ReplyPump"/> reads the
+/// replies and this turns them into <see cref="TaskOutcome"/>s. When the connection is lost (or the controller reports
+/// the engine dead) every task still pending ends with <see cref="EngineException"/>.
 /// </summary>
-internal sealed class EngineConnection : IAsyncDisposable
+internal sealed class EngineConnection : ReplyPump.IReadable, IDisposable
 {
-    private readonly FrameConnection _connection;
+    private readonly FrameSocket _connection;
+    private readonly ReplyPump _pump;
     private readonly ILogger _logger;
     private readonly Action<EngineConnection, ClientTask, TaskOutcome> _finished;
     private readonly ConcurrentDictionary<ulong, ClientTask> _pending = new();
-    private Task? _loop;
     private string? _deadBecause;
 
-    private EngineConnection(int id, string url, string uuid, FrameConnection connection, ILogger logger,
+    private EngineConnection(int id, string url, string uuid, FrameSocket connection, ReplyPump pump, ILogger logger,
         Action<EngineConnection, ClientTask, TaskOutcome> finished)
     {
         Id = id;
         Url = url;
         Uuid = uuid;
         _connection = connection;
+        _pump = pump;
         _logger = logger;
         _finished = finished;
     }
 
     public int Id { get; }
+    /// <summary>The address connected to (<c>ipc://@...</c> for a local engine, else <c>tcp://</c>).</summary>
     public string Url { get; }
     public string Uuid { get; }
     public bool Alive => Volatile.Read(ref _deadBecause) is null;
@@ -56,15 +59,37 @@ internal sealed class EngineConnection : IAsyncDisposable
     /// <summary>Raised once when the engine is lost (the client updates its registry).</summary>
     public event Action<EngineConnection>? Lost;
 
-    public static async Task<EngineConnection> ConnectAsync(int id, string url, string uuid, byte[] key, string session,
-        TimeSpan timeout, ILogger logger, Action<EngineConnection, ClientTask, TaskOutcome> finished, CancellationToken cancellationToken)
+    /// <summary>
+    /// Connects to the engine: over its Unix socket <paramref name="ipc"/> when it runs on this host (and
+    /// <c>PYMPI_PARALLEL_TRANSPORT</c> is not <c>tcp</c>), else, or when that fails (another network namespace, say),
+    /// over TCP at <paramref name="url"/>.
+    /// </summary>
+    public static async Task<EngineConnection> ConnectAsync(int id, string url, string? ipc, string? host, string uuid, byte[] key,
+        string session, TimeSpan timeout, ReplyPump pump, ILogger logger, Action<EngineConnection, ClientTask, TaskOutcome> finished,
+        CancellationToken cancellationToken)
     {
-        var connection = await KeyHandshake.ConnectAsync(url, key, new { role = "client", session }, timeout, cancellationToken)
-            .ConfigureAwait(false);
-        var engine = new EngineConnection(id, url, uuid, connection, logger, finished);
-        engine._loop = Task.Run(engine.ReceiveLoopAsync);
+        FrameSocket? connection = null;
+        if (ipc is not null && host == System.Net.Dns.GetHostName() &&
+            !string.Equals(Environment.GetEnvironmentVariable("PYMPI_PARALLEL_TRANSPORT"), "tcp", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                connection = await KeyHandshake.ConnectSocketAsync(ipc, key, session, timeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
+            {
+                logger.LogDebug("engine {Engine}: its local socket {Ipc} does not answer ({Error}); using {Url}", id, ipc, e.Message, url);
+            }
+        }
+        connection ??= await KeyHandshake.ConnectSocketAsync(url, key, session, timeout, cancellationToken).ConfigureAwait(false);
+        var engine = new EngineConnection(id, connection.Url, uuid, connection, pump, logger, finished);
+        pump.Add(engine);
         return engine;
     }
+
+    int ReplyPump.IReadable.Descriptor => _connection.Descriptor;
+
+    bool ReplyPump.IReadable.Waiting => !_pending.IsEmpty;
 
     /// <summary>
     /// Sends <paramref name="tasks"/> in one write (a burst of tiny tasks costs one system call). Each task is pending
@@ -89,7 +114,7 @@ internal sealed class EngineConnection : IAsyncDisposable
             FailPending(why, tasks);
             return;
         }
-        _ = SendFramesAsync(frames);
+        Write(frames);
     }
 
     /// <summary>Asks the engine to drop these tasks if they have not started (they come back aborted).</summary>
@@ -98,16 +123,29 @@ internal sealed class EngineConnection : IAsyncDisposable
         if (!Alive || seqs.Count == 0) return;
         var parts = new List<FramePart> { TaskHeaders.Request(TaskKind.Abort, 0, 0, TaskHeaders.UnixNow()) };
         parts.AddRange(PickleWriter.Dumps(seqs.Select(s => (long)s).ToList()));
-        _ = SendFramesAsync([parts]);
+        Write([parts]);
     }
 
-    private async Task SendFramesAsync(IReadOnlyList<IReadOnlyList<FramePart>> frames)
+    private void Write(IReadOnlyList<IReadOnlyList<FramePart>> frames)
+    {
+        // The pump must never block in a send: the engine may be blocked sending us replies it is waiting to read.
+        // Tiny frames always fit the socket's buffer; anything larger goes from a pool thread.
+        if (ReplyPump.OnPumpThread && frames.Any(f => f.Sum(p => (long)p.Length) >= 64 * 1024))
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(state => state.engine.WriteNow(state.frames), (engine: this, frames), preferLocal: false);
+            return;
+        }
+        WriteNow(frames);
+    }
+
+    private void WriteNow(IReadOnlyList<IReadOnlyList<FramePart>> frames)
     {
         try
         {
-            await _connection.SendAsync(frames).ConfigureAwait(false);
+            _connection.Send(frames);
         }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException
+                                      or System.ComponentModel.Win32Exception)
         {
             MarkDead($"sending to it failed: {e.Message}");
         }
@@ -116,32 +154,45 @@ internal sealed class EngineConnection : IAsyncDisposable
     /// <summary>Whether <paramref name="seq"/> is still waiting for its reply here.</summary>
     public bool IsPending(ulong seq) => _pending.ContainsKey(seq);
 
-    private async Task ReceiveLoopAsync()
+    void ReplyPump.IReadable.OnReadable()
     {
-        string reason = "its connection closed (the engine stopped or crashed)";
+        if (!Alive) return;
+        DateTime received;
         try
         {
-            while (true)
+            if (!_connection.Fill())
             {
-                byte[][]? frame = await _connection.ReadFrameAsync().ConfigureAwait(false);
-                if (frame is null) break;
-                OnReply(frame, DateTime.UtcNow);
+                MarkDead("its connection closed (the engine stopped or crashed)");
+                return;
             }
+            received = DateTime.UtcNow;
+            while (_connection.TryReadFrame() is { } frame) OnReply(frame, received);
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException
-                                      or InvalidDataException or OperationCanceledException)
+                                      or InvalidDataException or System.ComponentModel.Win32Exception)
         {
-            reason = $"its connection broke: {e.Message}";
+            MarkDead($"its connection broke: {e.Message}");
         }
-        MarkDead(reason);
     }
 
-    private void OnReply(byte[][] frame, DateTime received)
+    private void OnReply(ReceivedPart[] frame, DateTime received)
     {
-        var (status, flags, seq, started, completed) = TaskHeaders.Reply(frame[0]);
+        try
+        {
+            OnReply(frame, received, TaskHeaders.Reply(frame[0].Bytes));
+        }
+        finally
+        {
+            foreach (var part in frame) part.Dispose(); // memory files not read (an unreadable result) are closed here
+        }
+    }
+
+    private void OnReply(ReceivedPart[] frame, DateTime received, (ReplyStatus, byte, ulong, double, double) header)
+    {
+        var (status, flags, seq, started, completed) = header;
         if (!_pending.TryRemove(seq, out var task)) return;
-        string stdout = frame.Length > 1 ? Encoding.UTF8.GetString(frame[1]) : "";
-        string stderr = frame.Length > 2 ? Encoding.UTF8.GetString(frame[2]) : "";
+        string stdout = frame.Length > 1 ? Encoding.UTF8.GetString(frame[1].Bytes) : "";
+        string stderr = frame.Length > 2 ? Encoding.UTF8.GetString(frame[2].Bytes) : "";
         object? value = null;
         Exception? error = null;
         string method = task.Kind.ToString().ToLowerInvariant();
@@ -151,14 +202,14 @@ internal sealed class EngineConnection : IAsyncDisposable
             {
                 if (task.Kind == TaskKind.Execute)
                 {
-                    if ((flags & TaskHeaders.HasResultFlag) != 0 && PickleReader.Loads(frame[3]) is Dictionary<object, object?> d)
+                    if ((flags & TaskHeaders.HasResultFlag) != 0 && PickleReader.Loads(frame[3].Bytes) is Dictionary<object, object?> d)
                         value = new ExecuteReply(Id, Convert.ToInt32(d["execution_count"]), (string)d["text/plain"]!);
                 }
-                else if (frame.Length > 3) value = PickleReader.Loads(frame[3], frame[4..]);
+                else if (frame.Length > 3) value = PickleReader.Loads(frame[3].Bytes, frame[4..]);
             }
             else if (status == ReplyStatus.Aborted)
                 error = new TaskAbortedException($"task {task.MsgId} was aborted on engine {Id} before it ran");
-            else error = ToException(PickleReader.Loads(frame[3]), method);
+            else error = ToException(PickleReader.Loads(frame[3].Bytes), method);
         }
         catch (Exception e) when (e is UnsupportedPickleException or InvalidDataException or InvalidCastException or KeyNotFoundException)
         {
@@ -187,6 +238,7 @@ internal sealed class EngineConnection : IAsyncDisposable
     {
         if (Interlocked.CompareExchange(ref _deadBecause, reason, null) is not null) return;
         _logger.LogWarning("engine {Engine} is dead: {Reason}", Id, reason);
+        _pump.Remove(this);
         _connection.Close();
         FailPending(reason, null);
         Lost?.Invoke(this);
@@ -200,10 +252,5 @@ internal sealed class EngineConnection : IAsyncDisposable
                     new EngineException(Id, $"died while it had task {task.MsgId}: {reason}"), null, Retryable: true, 0));
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        MarkDead("the client closed");
-        if (_loop is not null) await _loop.ConfigureAwait(false);
-        await _connection.DisposeAsync().ConfigureAwait(false);
-    }
+    public void Dispose() => MarkDead("the client closed");
 }

@@ -16,6 +16,7 @@ internal sealed class TaskRouter : IDisposable
     private readonly Func<IReadOnlyList<EngineConnection>> _engines;
     private readonly Timer _deadlines;
     private bool _closed;
+    private string? _clusterGone;
     private bool _dispatching, _dispatchAgain;
     private int _dispatchQueued;
 
@@ -193,9 +194,29 @@ internal sealed class TaskRouter : IDisposable
         }
     }
 
+    /// <summary>Throws when no task can be submitted: the client is closed, or its cluster is gone.</summary>
+    public void ThrowIfUnusable()
+    {
+        lock (_lock) ThrowIfClosed();
+    }
+
     private void ThrowIfClosed()
     {
         if (_closed) throw new ObjectDisposedException(nameof(Client), "the client is closed: connect a new one");
+        if (_clusterGone is { } why)
+            throw new ConnectionLostException($"the cluster is gone ({why}): connect to a running one with Client.ConnectAsync, " +
+                                              "or start one with Cluster.StartAsync or './pympi cluster start'");
+    }
+
+    /// <summary>The controller went away (the cluster stopped): no engine will come, so queued tasks fail now.</summary>
+    public void ClusterGone(string reason)
+    {
+        lock (_lock)
+        {
+            _clusterGone ??= reason;
+            foreach (var task in _balancer.Remove(_ => true))
+                CompleteLocked(task, null, new ConnectionLostException($"task {task.MsgId} never ran: the cluster is gone ({reason})"), null);
+        }
     }
 
     /// <summary>The client closes: queued tasks fail (tasks on engines fail as the connections close).</summary>

@@ -45,6 +45,50 @@ public sealed class ClientIntegrationTests
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task LocalEnginesGetLargeArraysAsMemoryFilesAndTcpStillWorks()
+    {
+        double[] big = Enumerable.Range(0, 1 << 20).Select(i => i * 0.25).ToArray(); // 8 MiB
+        // what the engine's array is built over (below numpy's own views): the received buffer's type
+        const string baseType = "def base_type():\n    b = big\n    while type(b.base).__name__ == 'ndarray':\n        b = b.base\n" +
+                                "    o = b.base\n    return type(o.obj if isinstance(o, memoryview) else o).__name__\n";
+        Assert.That(_client.Engine(0).Url, Does.StartWith("ipc://@"), "an engine on this host is reached over its Unix socket");
+        await _client[..].PushAsync("big", big);
+        Assert.That(await _client[..].ApplyAsync<string>(baseType, "base_type"), Is.All.EqualTo("mmap"),
+            "the engines mapped the memory file the client filled once");
+        double[][] back = await _client[..].PullAsync<double[]>("big");
+        Assert.That(back.All(b => b.AsSpan().SequenceEqual(big)));
+
+        Environment.SetEnvironmentVariable("PYMPI_PARALLEL_TRANSPORT", "tcp");
+        try
+        {
+            await using var tcp = await Client.ConnectAsync(urlFile: _cluster.ConnectionFile.Path, timeout: Wait);
+            await tcp.WaitForEnginesAsync(2, Wait);
+            Assert.That(tcp.Engine(1).Url, Does.StartWith("tcp://"));
+            await tcp[..].PushAsync("big", big.AsMemory(1, 1000));
+            Assert.That(await tcp[..].ApplyAsync<string>(baseType, "base_type"), Is.All.EqualTo("bytearray"));
+            await tcp[..].PushAsync("big", big);
+            Assert.That((await tcp[1].PullAsync<double[]>("big"))[0].AsSpan().SequenceEqual(big));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PYMPI_PARALLEL_TRANSPORT", null);
+        }
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task MemoryAndSegmentsPushAsOneDimensionalArrays()
+    {
+        double[] data = [1, 2, 3, 4, 5];
+        await _client[0].PushAsync(new Dictionary<string, object?>
+        {
+            ["m"] = data.AsMemory(1, 3), ["r"] = (ReadOnlyMemory<double>)data.AsMemory(2), ["s"] = new ArraySegment<double>(data, 0, 2),
+        });
+        Assert.That((await _client[0].PullAsync<double[]>("m"))[0], Is.EqualTo(new[] { 2.0, 3, 4 }));
+        Assert.That((await _client[0].PullAsync<double[]>("r"))[0], Is.EqualTo(new[] { 3.0, 4, 5 }));
+        Assert.That((await _client[0].PullAsync<double[]>("s"))[0], Is.EqualTo(new[] { 1.0, 2 }));
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task PushOfSeveralNamesAndMatrices()
     {
         await _client[0].PushAsync(new Dictionary<string, object?> { ["m"] = new[,] { { 1, 2 }, { 3, 4 } }, ["s"] = "text", ["n"] = 42 });
@@ -178,6 +222,37 @@ public sealed class ClientIntegrationTests
 [TestFixture, NonParallelizable]
 public sealed class ClusterLifetimeTests
 {
+    [Test, CancelAfter(120_000)]
+    public async Task StoppedClusterGivesClearErrorsAndNothingHangs(CancellationToken cancellationToken)
+    {
+        using var dir = new PrivateClusterDirectory();
+        var cluster = await Cluster.StartAsync(engines: 1, clusterId: "goes-away", cancellationToken: cancellationToken);
+        await using var client = await cluster.ConnectAsync(cancellationToken: cancellationToken);
+        var running = client[0].ExecuteAsync("import time; time.sleep(60)");
+        var lb = client.LoadBalancedView();
+        lb.After = running;
+        var waiting = lb.ApplyAsync<long>("def one():\n    return 1\n", "one");
+        await cluster.DisposeAsync();
+
+        var died = Assert.ThrowsAsync<EngineException>(async () => await running);
+        Assert.That(died!.EngineId, Is.EqualTo(0));
+        // the task it waited for died with the engine (or the cluster went first): either way it fails, and says why
+        var never = Assert.CatchAsync(async () => await waiting);
+        Assert.That(never, Is.TypeOf<DependencyException>().Or.TypeOf<ConnectionLostException>());
+
+        Assert.That(client.Ids, Is.Empty);
+        // the engine's socket may close before the controller's: the cluster counts as gone once the controller is
+        for (int i = 0; i < 200 && !client.ControllerClosed; i++) await Task.Delay(50, cancellationToken);
+        Assert.That(client.ControllerClosed, "the client noticed the controller stopped");
+        var none = Assert.Throws<ConnectionLostException>(() => client[..].ExecuteAsync("1"));
+        Assert.That(none!.Message, Does.Contain("the cluster is gone").And.Contain("Cluster.StartAsync"));
+        var dead = Assert.Throws<EngineException>(() => client[0].ExecuteAsync("1"));
+        Assert.That(dead!.Message, Does.Contain("is dead").And.Contain("the cluster is gone"));
+        var gone = Assert.Throws<ConnectionLostException>(() => client.LoadBalancedView().ApplyAsync<long>("one"));
+        Assert.That(gone!.Message, Does.Contain("Client.ConnectAsync").And.Contain("Cluster.StartAsync"));
+        Assert.ThrowsAsync<IOException>(async () => await client.QueueStatusAsync(cancellationToken));
+    }
+
     [Test, CancelAfter(120_000)]
     public async Task StopLeavesNoProcess(CancellationToken cancellationToken)
     {
