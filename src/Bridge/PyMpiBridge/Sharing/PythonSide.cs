@@ -45,6 +45,7 @@ internal static class PythonSide
         BridgeModule.Register("_rank", new Func<int>(() => session.Rank), "This rank in the host's world.");
         BridgeModule.Register("_load_assembly", new Func<string, string[]>(LoadAssembly),
             "Loads a .NET assembly and exports its [PythonExport] static methods; returns their names.");
+        Methods.EngineMethods.Register();
         GilReleasingBlockingHook.Install();
         BridgeExtensions.LoadFrom(AppContext.BaseDirectory, m => log.LogWarning("{Problem}", m));
     }
