@@ -18,7 +18,7 @@ public static class BenchCommand
         "ping-pong and allreduce: native C, our C# binding, mpi4py (options: --impl, --rounds, --repeats, --thread-level, --timeout)",
         "calls and array hand-offs between C# and the embedded CPython, ours and pythonnet's side by side",
         "C# <-> Python in one job, mpi4py under our host, start-up, arrays (options: --parts, --rounds, --repeats, --startup-runs, --timeout)",
-        "ours vs ipyparallel 7.1 vs mpi4py.futures; other options go to benchmarks/python/parallel_bench.py (--impl ours --tasks 500 ...)",
+        "ours (Python and C# clients) vs ipyparallel 7.1 vs mpi4py.futures; options go to benchmarks/python/parallel_bench.py (--impl ours --tasks 500 ...), --impl ours-csharp selects the C# client",
     ];
 
     /// <summary>

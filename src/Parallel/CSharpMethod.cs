@@ -9,23 +9,12 @@ namespace PyMpiBridge.Parallel;
 /// (numpy arrays as <c>PyBuffer&lt;T&gt;</c> views or arrays, mpi4py communicators as <c>Comm</c>, numbers, strings).
 /// Only static methods travel: a lambda or an instance method would need its object or captured variables on the engine.
 /// </summary>
-internal sealed class CSharpMethod
+/// <param name="AssemblyPath">Where the engines load the method's assembly from.</param>
+/// <param name="Build">The module version id of the assembly's build: the engine refuses another build.</param>
+/// <param name="Token">The method's metadata token in that build.</param>
+/// <param name="Name"><c>Type.Method</c>, for messages.</param>
+internal sealed record CSharpMethod(string AssemblyPath, Guid Build, int Token, string Name)
 {
-    private CSharpMethod(string assemblyPath, Guid build, int token, string name)
-    {
-        AssemblyPath = assemblyPath;
-        Build = build;
-        Token = token;
-        Name = name;
-    }
-
-    public string AssemblyPath { get; }
-    /// <summary>The module version id of the assembly's build: the engine refuses another build.</summary>
-    public Guid Build { get; }
-    public int Token { get; }
-    /// <summary><c>Type.Method</c>, for messages.</summary>
-    public string Name { get; }
-
     /// <summary>The static method behind <paramref name="method"/>; refuses anything an engine could not run on its own.</summary>
     public static CSharpMethod From(Delegate method)
     {
@@ -52,10 +41,6 @@ internal sealed class CSharpMethod
                 "single-file app): engines load methods from the assembly's .dll, so build it as a library and reference it", "method");
         return new CSharpMethod(assembly.Location, info.Module.ModuleVersionId, info.MetadataToken, name);
     }
-
-    /// <summary>For tests: a method of another path or build than the one this process loaded.</summary>
-    internal CSharpMethod With(string? assemblyPath = null, Guid? build = null) =>
-        new(assemblyPath ?? AssemblyPath, build ?? Build, Token, Name);
 
     /// <summary><c>_pympibridge._static_method(path, mvid, token)</c>: the method as the engine's Python function.</summary>
     public byte[] Pickle() => Call("_static_method");

@@ -24,12 +24,12 @@ internal sealed class EngineConnection : ReplyPump.IReadable, IDisposable
     private readonly FrameSocket _connection;
     private readonly ReplyPump _pump;
     private readonly ILogger _logger;
-    private readonly Action<EngineConnection, ClientTask, TaskOutcome> _finished;
+    private readonly Action<EngineConnection, IReadOnlyList<(ClientTask Task, TaskOutcome Outcome)>> _finished;
     private readonly ConcurrentDictionary<ulong, ClientTask> _pending = new();
     private string? _deadBecause;
 
     private EngineConnection(int id, string url, string uuid, FrameSocket connection, ReplyPump pump, ILogger logger,
-        Action<EngineConnection, ClientTask, TaskOutcome> finished)
+        Action<EngineConnection, IReadOnlyList<(ClientTask Task, TaskOutcome Outcome)>> finished)
     {
         Id = id;
         Url = url;
@@ -65,7 +65,7 @@ internal sealed class EngineConnection : ReplyPump.IReadable, IDisposable
     /// over TCP at <paramref name="url"/>.
     /// </summary>
     public static async Task<EngineConnection> ConnectAsync(int id, string url, string? ipc, string? host, string uuid, byte[] key,
-        string session, TimeSpan timeout, ReplyPump pump, ILogger logger, Action<EngineConnection, ClientTask, TaskOutcome> finished,
+        string session, TimeSpan timeout, ReplyPump pump, ILogger logger, Action<EngineConnection, IReadOnlyList<(ClientTask Task, TaskOutcome Outcome)>> finished,
         CancellationToken cancellationToken)
     {
         FrameSocket? connection = null;
@@ -166,7 +166,23 @@ internal sealed class EngineConnection : ReplyPump.IReadable, IDisposable
                 return;
             }
             received = DateTime.UtcNow;
-            while (_connection.TryReadFrame() is { } frame) OnReply(frame, received);
+            // every reply of this read first, then one call: the balancer refills this engine in one write
+            var finished = new List<(ClientTask, TaskOutcome)>();
+            while (_connection.TryReadFrame() is { } frame)
+            {
+                if (frame.Any(p => p.IsDescriptor))
+                {
+                    // a large result: copying it into its .NET array is the slow part, and each engine's can run on a
+                    // core of its own instead of one after the other on this thread
+                    ThreadPool.UnsafeQueueUserWorkItem(state =>
+                    {
+                        if (state.engine.OnReply(state.frame, state.received) is { } large) state.engine._finished(state.engine, [large]);
+                    }, (engine: this, frame, received), preferLocal: false);
+                    continue;
+                }
+                if (OnReply(frame, received) is { } done) finished.Add(done);
+            }
+            if (finished.Count > 0) _finished(this, finished);
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException
                                       or InvalidDataException or System.ComponentModel.Win32Exception)
@@ -175,11 +191,11 @@ internal sealed class EngineConnection : ReplyPump.IReadable, IDisposable
         }
     }
 
-    private void OnReply(ReceivedPart[] frame, DateTime received)
+    private (ClientTask, TaskOutcome)? OnReply(ReceivedPart[] frame, DateTime received)
     {
         try
         {
-            OnReply(frame, received, TaskHeaders.Reply(frame[0].Bytes));
+            return OnReply(frame, received, TaskHeaders.Reply(frame[0].Bytes));
         }
         finally
         {
@@ -187,10 +203,11 @@ internal sealed class EngineConnection : ReplyPump.IReadable, IDisposable
         }
     }
 
-    private void OnReply(ReceivedPart[] frame, DateTime received, (ReplyStatus, byte, ulong, double, double) header)
+    /// <summary>The task a reply finishes and how, or null for a reply to no pending task (an aborted wait, say).</summary>
+    private (ClientTask, TaskOutcome)? OnReply(ReceivedPart[] frame, DateTime received, (ReplyStatus, byte, ulong, double, double) header)
     {
         var (status, flags, seq, started, completed) = header;
-        if (!_pending.TryRemove(seq, out var task)) return;
+        if (!_pending.TryRemove(seq, out var task)) return null;
         string stdout = frame.Length > 1 ? Encoding.UTF8.GetString(frame[1].Bytes) : "";
         string stderr = frame.Length > 2 ? Encoding.UTF8.GetString(frame[2].Bytes) : "";
         object? value = null;
@@ -219,7 +236,7 @@ internal sealed class EngineConnection : ReplyPump.IReadable, IDisposable
         var metadata = new TaskMetadata(task.MsgId, Id, Uuid, UnixTime(task.Submitted)!.Value, UnixTime(started), UnixTime(completed),
             received, status.ToString().ToLowerInvariant(), stdout, stderr);
         double run = completed > started && started > 0 ? completed - started : 0;
-        _finished(this, task, new TaskOutcome(value, error, metadata, status == ReplyStatus.Error, run));
+        return (task, new TaskOutcome(value, error, metadata, status == ReplyStatus.Error, run));
     }
 
     private RemoteException ToException(object? content, string method)
@@ -246,10 +263,12 @@ internal sealed class EngineConnection : ReplyPump.IReadable, IDisposable
 
     private void FailPending(string reason, IReadOnlyList<ClientTask>? only)
     {
+        var failed = new List<(ClientTask, TaskOutcome)>();
         foreach (var seq in only?.Select(t => t.Seq) ?? _pending.Keys)
             if (_pending.TryRemove(seq, out var task))
-                _finished(this, task, new TaskOutcome(null,
-                    new EngineException(Id, $"died while it had task {task.MsgId}: {reason}"), null, Retryable: true, 0));
+                failed.Add((task, new TaskOutcome(null,
+                    new EngineException(Id, $"died while it had task {task.MsgId}: {reason}"), null, Retryable: true, 0)));
+        if (failed.Count > 0) _finished(this, failed);
     }
 
     public void Dispose() => MarkDead("the client closed");

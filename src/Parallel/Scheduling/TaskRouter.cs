@@ -86,22 +86,22 @@ internal sealed class TaskRouter : IDisposable
             }, this, preferLocal: false);
     }
 
-    /// <summary>A task's reply arrived, or its engine was lost.</summary>
-    public void Finished(EngineConnection engine, ClientTask task, TaskOutcome outcome)
+    /// <summary>Replies arrived from <paramref name="engine"/> (or it was lost): the tasks end, or are retried elsewhere; then one dispatch.</summary>
+    public void Finished(EngineConnection engine, IReadOnlyList<(ClientTask Task, TaskOutcome Outcome)> finished)
     {
         lock (_lock)
         {
-            if (task.Balanced)
+            foreach (var (task, outcome) in finished)
             {
-                engine.BalancedOutstanding--;
-                if (outcome.RunSeconds > 0) engine.AverageTaskSeconds = 0.8 * engine.AverageTaskSeconds + 0.2 * outcome.RunSeconds;
-                if (outcome.Retryable && !_closed && _balancer.Retry(task, engine.Id))
+                if (task.Balanced)
                 {
-                    DispatchLocked(); // failed here, retries left: an engine that has not tried it gets it
-                    return;
+                    engine.BalancedOutstanding--;
+                    if (outcome.RunSeconds > 0) engine.AverageTaskSeconds = 0.8 * engine.AverageTaskSeconds + 0.2 * outcome.RunSeconds;
+                    // failed here, retries left: an engine that has not tried it gets it
+                    if (outcome.Retryable && !_closed && _balancer.Retry(task, engine.Id)) continue;
                 }
+                CompleteLocked(task, outcome.Value, outcome.Error, outcome.Metadata);
             }
-            CompleteLocked(task, outcome.Value, outcome.Error, outcome.Metadata);
             if (_balancer.HasWork) DispatchLocked();
         }
     }

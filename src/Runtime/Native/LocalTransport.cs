@@ -30,29 +30,11 @@ internal static unsafe class LocalTransport
         header->Level = Libc.SOL_SOCKET;
         header->Type = Libc.SCM_RIGHTS;
         descriptors.CopyTo(new Span<int>(control + Libc.CmsgAlign(sizeof(Libc.CmsgHdr)), descriptors.Length));
-        bool added = false;
-        socket.DangerousAddRef(ref added);
-        try
+        fixed (byte* bytes = data)
         {
-            fixed (byte* bytes = data)
-            {
-                var iov = new Libc.IoVec { Base = bytes, Length = (nuint)data.Length };
-                var message = new Libc.MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = (nuint)space };
-                int fd = (int)socket.DangerousGetHandle();
-                while (true)
-                {
-                    nint sent = Libc.SendMsg(fd, &message, Libc.MSG_NOSIGNAL);
-                    if (sent >= 0) return (int)sent;
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == Libc.EINTR) continue;
-                    if (errno == Libc.EAGAIN) { WaitFor(fd, Libc.POLLOUT); continue; }
-                    throw new Win32Exception(errno, $"sendmsg with {descriptors.Length} descriptor(s) failed: {new Win32Exception(errno).Message}");
-                }
-            }
-        }
-        finally
-        {
-            if (added) socket.DangerousRelease();
+            var iov = new Libc.IoVec { Base = bytes, Length = (nuint)data.Length };
+            var message = new Libc.MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = (nuint)space };
+            return Transfer(socket, &message, send: true, $"sendmsg with {descriptors.Length} descriptor(s)");
         }
     }
 
@@ -64,39 +46,48 @@ internal static unsafe class LocalTransport
     {
         int space = Libc.CmsgSpace(MaxDescriptorsPerRead * sizeof(int));
         byte* control = stackalloc byte[space];
+        fixed (byte* bytes = buffer)
+        {
+            var iov = new Libc.IoVec { Base = bytes, Length = (nuint)buffer.Length };
+            var message = new Libc.MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = (nuint)space };
+            int received = Transfer(socket, &message, send: false, "recvmsg");
+            for (var cmsg = message.ControlLength >= (nuint)sizeof(Libc.CmsgHdr) ? (Libc.CmsgHdr*)control : null; cmsg is not null;)
+            {
+                if (cmsg->Level == Libc.SOL_SOCKET && cmsg->Type == Libc.SCM_RIGHTS)
+                {
+                    int count = ((int)cmsg->Length - Libc.CmsgAlign(sizeof(Libc.CmsgHdr))) / sizeof(int);
+                    int* fds = (int*)((byte*)cmsg + Libc.CmsgAlign(sizeof(Libc.CmsgHdr)));
+                    for (int i = 0; i < count; i++) descriptors.Add(new SafeFileHandle(fds[i], ownsHandle: true));
+                }
+                byte* next = (byte*)cmsg + Libc.CmsgAlign((int)cmsg->Length);
+                cmsg = next + sizeof(Libc.CmsgHdr) <= control + (int)message.ControlLength && cmsg->Length > 0 ? (Libc.CmsgHdr*)next : null;
+            }
+            if ((message.Flags & Libc.MSG_CTRUNC) != 0)
+                throw new InvalidDataException($"buffer descriptors were lost: more than {MaxDescriptorsPerRead} arrived with one read");
+            return received;
+        }
+    }
+
+    /// <summary>One sendmsg/recvmsg on <paramref name="socket"/>, retried when interrupted and waited for when it would block.</summary>
+    private static int Transfer(SafeHandle socket, Libc.MsgHdr* message, bool send, string what)
+    {
         bool added = false;
         socket.DangerousAddRef(ref added);
         try
         {
-            fixed (byte* bytes = buffer)
+            int fd = (int)socket.DangerousGetHandle();
+            while (true)
             {
-                var iov = new Libc.IoVec { Base = bytes, Length = (nuint)buffer.Length };
-                var message = new Libc.MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = (nuint)space };
-                int fd = (int)socket.DangerousGetHandle();
-                nint received;
-                while (true)
+                nint n = send ? Libc.SendMsg(fd, message, Libc.MSG_NOSIGNAL) : Libc.RecvMsg(fd, message, Libc.MSG_CMSG_CLOEXEC);
+                if (n >= 0) return (int)n;
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == Libc.EINTR) continue;
+                if (errno == Libc.EAGAIN)
                 {
-                    received = Libc.RecvMsg(fd, &message, Libc.MSG_CMSG_CLOEXEC);
-                    if (received >= 0) break;
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == Libc.EINTR) continue;
-                    if (errno == Libc.EAGAIN) { WaitFor(fd, Libc.POLLIN); continue; }
-                    throw new Win32Exception(errno, $"recvmsg failed: {new Win32Exception(errno).Message}");
+                    WaitFor(fd, send ? Libc.POLLOUT : Libc.POLLIN);
+                    continue;
                 }
-                for (var cmsg = message.ControlLength >= (nuint)sizeof(Libc.CmsgHdr) ? (Libc.CmsgHdr*)control : null; cmsg is not null;)
-                {
-                    if (cmsg->Level == Libc.SOL_SOCKET && cmsg->Type == Libc.SCM_RIGHTS)
-                    {
-                        int count = ((int)cmsg->Length - Libc.CmsgAlign(sizeof(Libc.CmsgHdr))) / sizeof(int);
-                        int* fds = (int*)((byte*)cmsg + Libc.CmsgAlign(sizeof(Libc.CmsgHdr)));
-                        for (int i = 0; i < count; i++) descriptors.Add(new SafeFileHandle(fds[i], ownsHandle: true));
-                    }
-                    byte* next = (byte*)cmsg + Libc.CmsgAlign((int)cmsg->Length);
-                    cmsg = next + sizeof(Libc.CmsgHdr) <= control + (int)message.ControlLength && cmsg->Length > 0 ? (Libc.CmsgHdr*)next : null;
-                }
-                if ((message.Flags & Libc.MSG_CTRUNC) != 0)
-                    throw new InvalidDataException($"buffer descriptors were lost: more than {MaxDescriptorsPerRead} arrived with one read");
-                return (int)received;
+                throw new Win32Exception(errno, $"{what} failed: {new Win32Exception(errno).Message}");
             }
         }
         finally

@@ -8,48 +8,27 @@ namespace PyMpiBridge.Tests.Parallel;
 /// arrays as arguments; and what cannot run there refused with a message saying what to do.
 /// </summary>
 [TestFixture, NonParallelizable]
-public sealed class CSharpMethodTests
+public sealed class CSharpMethodTests() : TwoEngineClusterFixture("csharp-method-tests")
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-    private PrivateClusterDirectory _dir = null!;
-    private Cluster _cluster = null!;
-    private Client _client = null!;
-
-    [OneTimeSetUp]
-    public async Task StartCluster()
-    {
-        _dir = new PrivateClusterDirectory();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        _cluster = await Cluster.StartAsync(engines: 2, clusterId: "csharp-method-tests", cancellationToken: cts.Token);
-        _client = await _cluster.ConnectAsync(cancellationToken: cts.Token);
-    }
-
-    [OneTimeTearDown]
-    public async Task StopCluster()
-    {
-        if (_client is not null) await _client.DisposeAsync();
-        if (_cluster is not null) await _cluster.DisposeAsync();
-        _dir.Dispose();
-    }
 
     [Test, CancelAfter(60_000)]
     public async Task StaticMethodGetsTheEnginesWorld()
     {
-        Assert.That(await _client[..].ApplyAsync<int>(EngineKernels.Rank, Reference.World), Is.EqualTo(new[] { 0, 1 }));
-        Assert.That(await _client.LoadBalancedView([1]).ApplyAsync<int>(EngineKernels.Rank, Reference.World), Is.EqualTo(1));
+        Assert.That(await Client[..].ApplyAsync<int>(EngineKernels.Rank, Reference.World), Is.EqualTo(new[] { 0, 1 }));
+        Assert.That(await Client.LoadBalancedView([1]).ApplyAsync<int>(EngineKernels.Rank, Reference.World), Is.EqualTo(1));
     }
 
     [Test, CancelAfter(60_000)]
     public async Task StaticMethodTakesAPushedArrayByNameWithoutCopying()
     {
         double[] data = Enumerable.Range(1, 10).Select(i => (double)i).ToArray();
-        await _client[..].ScatterAsync("x", data);
-        double[] sums = await _client[..].ApplyAsync<double>(EngineKernels.SumOnAllEngines, Reference.World, new Reference("x"));
+        await Client[..].ScatterAsync("x", data);
+        double[] sums = await Client[..].ApplyAsync<double>(EngineKernels.SumOnAllEngines, Reference.World, new Reference("x"));
         Assert.That(sums, Is.EqualTo(new[] { 55.0, 55.0 }), "each engine summed its part, MPI added them up");
 
-        double[][] scaled = await _client[..].ApplyAsync<double[]>(EngineKernels.ScaleInPlace, new Reference("x"), 10.0);
+        double[][] scaled = await Client[..].ApplyAsync<double[]>(EngineKernels.ScaleInPlace, new Reference("x"), 10.0);
         Assert.That(scaled[0], Is.EqualTo(new[] { 10.0, 20, 30, 40, 50 }), "a double[] result comes back as a .NET array");
-        Assert.That(await _client[..].GatherAsync<double>("x"), Is.EqualTo(data.Select(v => v * 10)),
+        Assert.That(await Client[..].GatherAsync<double>("x"), Is.EqualTo(data.Select(v => v * 10)),
             "the method changed the engines' numpy arrays in place");
     }
 
@@ -57,7 +36,7 @@ public sealed class CSharpMethodTests
     public async Task MapRunsTheMethodOnEveryItem()
     {
         double[] data = Enumerable.Range(0, 1000).Select(i => i * 0.5).ToArray();
-        var lb = _client.LoadBalancedView();
+        var lb = Client.LoadBalancedView();
         lb.ChunkSize = 64;
         var ar = lb.MapAsync(EngineKernels.Square, data);
         Assert.That(await ar, Is.EqualTo(data.Select(x => x * x)));
@@ -65,9 +44,9 @@ public sealed class CSharpMethodTests
         Assert.That(ar.EngineIds.Distinct().Count(), Is.EqualTo(2), "both engines ran chunks");
 
         long[] xs = [1, 2, 3, 4, 5];
-        Assert.That(await _client[..].MapAsync(EngineKernels.Scale, xs, new[] { 0.5, 1.5, 2.5 }), Is.EqualTo(new[] { 0L, 3L, 8L }),
+        Assert.That(await Client[..].MapAsync(EngineKernels.Scale, xs, new[] { 0.5, 1.5, 2.5 }), Is.EqualTo(new[] { 0L, 3L, 8L }),
             "two sequences, cut to the shorter");
-        Assert.That(await _client[..].MapAsync<string, int, string>(EngineKernels.Label, ["a", "b", "c"], [1, 2, 3]),
+        Assert.That(await Client[..].MapAsync<string, int, string>(EngineKernels.Label, ["a", "b", "c"], [1, 2, 3]),
             Is.EqualTo(new[] { "a:1", "b:2", "c:3" }), "strings travel as lists");
     }
 
@@ -75,12 +54,12 @@ public sealed class CSharpMethodTests
     public void LambdasAndInstanceMethodsAreRefused()
     {
         double factor = 3;
-        var captured = Assert.Throws<ArgumentException>(() => _client[..].MapAsync((double x) => x * factor, new[] { 1.0 }));
+        var captured = Assert.Throws<ArgumentException>(() => Client[..].MapAsync((double x) => x * factor, new[] { 1.0 }));
         Assert.That(captured!.Message, Does.Contain("lambda").And.Contain("Use a static method"));
-        Assert.Throws<ArgumentException>(() => _client.LoadBalancedView().MapAsync((double x) => x + 1, new[] { 1.0 }),
+        Assert.Throws<ArgumentException>(() => Client.LoadBalancedView().MapAsync((double x) => x + 1, new[] { 1.0 }),
             "a lambda without captures is still an instance method of a closure class");
         var text = "abc";
-        var instance = Assert.Throws<ArgumentException>(() => _client[..].ApplyAsync<int>(new Func<int>(text.GetHashCode)));
+        var instance = Assert.Throws<ArgumentException>(() => Client[..].ApplyAsync<int>(new Func<int>(text.GetHashCode)));
         Assert.That(instance!.Message, Does.Contain("instance method"));
     }
 
@@ -88,7 +67,7 @@ public sealed class CSharpMethodTests
     public async Task AssemblyTheEnginesCannotLoadIsAClearError()
     {
         // a build of the kernels that exists only where the client loaded it from
-        string copy = Path.Combine(_dir.Path, "copied", Path.GetFileName(typeof(EngineKernels).Assembly.Location));
+        string copy = Path.Combine(Dir.Path, "copied", Path.GetFileName(typeof(EngineKernels).Assembly.Location));
         Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
         File.Copy(typeof(EngineKernels).Assembly.Location, copy);
         var context = new AssemblyLoadContext("client-only", isCollectible: true);
@@ -96,17 +75,17 @@ public sealed class CSharpMethodTests
         var square = type.GetMethod(nameof(EngineKernels.Square))!.CreateDelegate<Func<double, double>>();
         File.Delete(copy);
 
-        var missing = Assert.ThrowsAsync<CompositeException>(async () => await _client[..].ApplyAsync<double>(square, 2.0));
+        var missing = Assert.ThrowsAsync<CompositeException>(async () => await Client[..].ApplyAsync<double>(square, 2.0));
         var first = (RemoteException)missing!.InnerExceptions[0];
         Assert.That(first.PythonType, Is.EqualTo("FileNotFoundError"));
         Assert.That(first.PythonMessage, Does.Contain("cannot load the C# method's assembly").And.Contain(copy));
 
         var method = CSharpMethod.From(EngineKernels.Square);
         var otherBuild = Assert.ThrowsAsync<RemoteException>(async () =>
-            await _client[0].ApplyAsync<double>(method.With(build: Guid.NewGuid()), 2.0));
+            await Client[0].ApplyAsync<double>(method with { Build = Guid.NewGuid() }, 2.0));
         Assert.That(otherBuild!.PythonMessage, Does.Contain("another build than the client's"));
 
-        Assert.That(await _client[..].ApplyAsync<double>(EngineKernels.Square, 3.0), Is.EqualTo(new[] { 9.0, 9.0 }),
+        Assert.That(await Client[..].ApplyAsync<double>(EngineKernels.Square, 3.0), Is.EqualTo(new[] { 9.0, 9.0 }),
             "the cluster stays usable");
         context.Unload();
     }
@@ -114,11 +93,11 @@ public sealed class CSharpMethodTests
     [Test, CancelAfter(60_000)]
     public async Task ExceptionInAMethodComesBackAsRemoteException()
     {
-        var e = Assert.ThrowsAsync<RemoteException>(async () => await _client[1].ApplyAsync<double>(EngineKernels.Refuse, 4.0));
+        var e = Assert.ThrowsAsync<RemoteException>(async () => await Client[1].ApplyAsync<double>(EngineKernels.Refuse, 4.0));
         Assert.That(e!.EngineId, Is.EqualTo(1));
         Assert.That(e.PythonMessage, Does.Contain("InvalidOperationException").And.Contain("the kernel refuses 4"));
-        var wrongArgument = Assert.ThrowsAsync<RemoteException>(async () => await _client[0].ApplyAsync<double>(EngineKernels.Square, "text"));
+        var wrongArgument = Assert.ThrowsAsync<RemoteException>(async () => await Client[0].ApplyAsync<double>(EngineKernels.Square, "text"));
         Assert.That(wrongArgument!.PythonType, Is.EqualTo("TypeError"));
-        Assert.That(await _client[0].ApplyAsync<double>(EngineKernels.Square, 1.5), Is.EqualTo(new[] { 2.25 }));
+        Assert.That(await Client[0].ApplyAsync<double>(EngineKernels.Square, 1.5), Is.EqualTo(new[] { 2.25 }));
     }
 }

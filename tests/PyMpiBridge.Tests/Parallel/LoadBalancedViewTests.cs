@@ -4,13 +4,8 @@ namespace PyMpiBridge.Tests.Parallel;
 
 /// <summary>The load balancer, dependencies, retries, timeouts, aborts and waiting, from C#, on a real 2-engine cluster.</summary>
 [TestFixture, NonParallelizable]
-public sealed class LoadBalancedViewTests
+public sealed class LoadBalancedViewTests() : TwoEngineClusterFixture("csharp-lb-tests")
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-    private PrivateClusterDirectory _dir = null!;
-    private Cluster _cluster = null!;
-    private Client _client = null!;
-
     private const string Helpers = """
         import time
         from mpi4py import MPI
@@ -38,28 +33,12 @@ public sealed class LoadBalancedViewTests
             return 1 / 0
         """;
 
-    [OneTimeSetUp]
-    public async Task StartCluster()
-    {
-        _dir = new PrivateClusterDirectory();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        _cluster = await Cluster.StartAsync(engines: 2, clusterId: "csharp-lb-tests", cancellationToken: cts.Token);
-        _client = await _cluster.ConnectAsync(cancellationToken: cts.Token);
-        await _client[..].ExecuteAsync(Helpers);
-    }
-
-    [OneTimeTearDown]
-    public async Task StopCluster()
-    {
-        if (_client is not null) await _client.DisposeAsync();
-        if (_cluster is not null) await _cluster.DisposeAsync();
-        _dir.Dispose();
-    }
+    protected override async Task PrepareAsync() => await Client[..].ExecuteAsync(Helpers);
 
     [Test, CancelAfter(60_000)]
     public async Task ApplyRunsOnOneEngineAndSaysWhich()
     {
-        var lb = _client.LoadBalancedView();
+        var lb = Client.LoadBalancedView();
         var ar = lb.ApplyAsync<long>("def twice(x):\n    return 2 * x\n", "twice", 21);
         Assert.That(await ar, Is.EqualTo(42L));
         Assert.That(ar.EngineId, Is.AnyOf(0, 1));
@@ -71,7 +50,7 @@ public sealed class LoadBalancedViewTests
     [Test, CancelAfter(60_000)]
     public async Task MapInChunksKeepsInputOrderAndUsesEveryEngine()
     {
-        var lb = _client.LoadBalancedView();
+        var lb = Client.LoadBalancedView();
         lb.ChunkSize = 7;
         double[] items = Enumerable.Range(0, 100).Select(i => (double)i).ToArray();
         var ar = lb.MapAsync<object?[]>(PythonFunction.Named("square_and_rank"), items);
@@ -87,7 +66,7 @@ public sealed class LoadBalancedViewTests
     [Test, CancelAfter(60_000)]
     public async Task MapOverSeveralSequencesCutsToTheShortest()
     {
-        var lb = _client.LoadBalancedView();
+        var lb = Client.LoadBalancedView();
         lb.ChunkSize = 2;
         var sums = await lb.MapAsync<long>(PythonFunction.FromSource("def add(a, b):\n    return int(a + b)\n", "add"),
             new long[] { 1, 2, 3, 4, 5 }, new List<int> { 10, 20, 30 });
@@ -101,14 +80,14 @@ public sealed class LoadBalancedViewTests
     private async Task OneTaskPerEngine()
     {
         foreach (int engine in new[] { 0, 1 })
-            await _client.LoadBalancedView([engine]).ApplyAsync<double>("nap", 0.1);
+            await Client.LoadBalancedView([engine]).ApplyAsync<double>("nap", 0.1);
     }
 
     [Test, CancelAfter(60_000)]
     public async Task UnorderedMapGivesCompletionOrder()
     {
         await OneTaskPerEngine();
-        var lb = _client.LoadBalancedView();
+        var lb = Client.LoadBalancedView();
         double[] naps = [0.6, 0.0, 0.0, 0.0];
         lb.Ordered = false;
         var unordered = await lb.MapAsync<double>(PythonFunction.Named("nap"), naps);
@@ -122,7 +101,7 @@ public sealed class LoadBalancedViewTests
     public async Task ResultsCanBeEnumeratedAsTheyArrive()
     {
         await OneTaskPerEngine();
-        var lb = _client.LoadBalancedView();
+        var lb = Client.LoadBalancedView();
         lb.Ordered = false;
         var ar = lb.MapAsync<double>(PythonFunction.Named("nap"), new[] { 1.0, 0.0 });
         var seen = new List<double>();
@@ -136,14 +115,14 @@ public sealed class LoadBalancedViewTests
         Assert.That(readyAtFirst, Is.False, "the first item came while the other was still running");
         // a direct apply enumerates per engine
         var perEngine = new List<long>();
-        await foreach (long r in _client[..].ApplyAsync<long>("rank")) perEngine.Add(r);
+        await foreach (long r in Client[..].ApplyAsync<long>("rank")) perEngine.Add(r);
         Assert.That(perEngine, Is.EqualTo(new[] { 0L, 1L }));
     }
 
     [Test, CancelAfter(60_000)]
     public async Task EnumerationThrowsTheFailureOfATask()
     {
-        var lb = _client.LoadBalancedView();
+        var lb = Client.LoadBalancedView();
         var ar = lb.MapAsync<long>(PythonFunction.FromSource("def inv(x):\n    return 1 // int(x)\n", "inv"), new long[] { 1, 0, 1 });
         var seen = new List<long>();
         var e = Assert.ThrowsAsync<RemoteException>(async () =>
@@ -158,7 +137,7 @@ public sealed class LoadBalancedViewTests
     [Test, CancelAfter(60_000)]
     public async Task RetriesRunAFailedTaskOnAnotherEngine()
     {
-        var lb = _client.LoadBalancedView();
+        var lb = Client.LoadBalancedView();
         lb.Retries = 1;
         var retried = Enumerable.Range(0, 4).Select(i => lb.ApplyAsync<long>("fails_on_engine_0", i)).ToList();
         foreach (var ar in retried) Assert.That(await ar, Is.EqualTo((long)retried.IndexOf(ar)));
@@ -166,7 +145,7 @@ public sealed class LoadBalancedViewTests
 
         lb.Retries = 0;
         var once = Enumerable.Range(0, 4).Select(i => lb.ApplyAsync<long>("fails_on_engine_0", i)).ToList();
-        await _client.WaitAsync(once);
+        await Client.WaitAsync(once);
         Assert.That(once.Count(ar => !ar.Successful), Is.GreaterThan(0), "without retries, the tasks engine 0 got failed");
         var failed = once.First(ar => !ar.Successful);
         Assert.ThrowsAsync<RemoteException>(async () => await failed);
@@ -176,7 +155,7 @@ public sealed class LoadBalancedViewTests
     [Test, CancelAfter(60_000)]
     public async Task RetriesNeverGoBackToAnEngineThatFailed()
     {
-        var lb = _client.LoadBalancedView();
+        var lb = Client.LoadBalancedView();
         lb.Targets = [0];
         lb.Retries = 3;
         var e = Assert.ThrowsAsync<DependencyException>(async () => await lb.ApplyAsync<long>("fails_on_engine_0", 1));
@@ -186,16 +165,16 @@ public sealed class LoadBalancedViewTests
     [Test, CancelAfter(60_000)]
     public async Task TargetsRestrictTheEngines()
     {
-        var lb = _client.LoadBalancedView([1]);
+        var lb = Client.LoadBalancedView([1]);
         var ranks = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => lb.ApplyAsync<long>("rank").AsTask()));
         Assert.That(ranks, Is.All.EqualTo(1L));
-        Assert.Throws<ArgumentOutOfRangeException>(() => _client.LoadBalancedView([0, 9]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Client.LoadBalancedView([0, 9]));
     }
 
     [Test, CancelAfter(60_000)]
     public async Task AfterStartsATaskOnlyWhenItsDependencyFinished()
     {
-        var lb = _client.LoadBalancedView();
+        var lb = Client.LoadBalancedView();
         var first = lb.ApplyAsync<double>("stamp", 0.5);
         lb.After = first;
         var second = lb.ApplyAsync<double>("stamp");
@@ -207,7 +186,7 @@ public sealed class LoadBalancedViewTests
     [Test, CancelAfter(60_000)]
     public async Task FollowRunsWhereTheTaskRan()
     {
-        var lb = _client.LoadBalancedView();
+        var lb = Client.LoadBalancedView();
         var anchor = lb.ApplyAsync<long>("rank");
         long where = await anchor;
         lb.Follow = anchor;
@@ -218,7 +197,7 @@ public sealed class LoadBalancedViewTests
     [Test, CancelAfter(60_000)]
     public async Task DependenciesThatCannotBeMetFailTheTask()
     {
-        var lb = _client.LoadBalancedView();
+        var lb = Client.LoadBalancedView();
         var failing = lb.ApplyAsync<object>("boom");
         lb.After = failing;
         var impossible = Assert.ThrowsAsync<DependencyException>(async () => await lb.ApplyAsync<long>("rank"));
@@ -233,14 +212,20 @@ public sealed class LoadBalancedViewTests
         Assert.That(invalid!.Invalid, Is.True);
     }
 
+    /// <summary>A task that waits in the client for a running one (<paramref name="seconds"/> long) to finish.</summary>
+    private (AsyncResult<double> Blocker, AsyncResult<long> Waiting) WaitingBehindASleeper(double seconds, TimeSpan? timeout = null)
+    {
+        var lb = Client.LoadBalancedView();
+        var blocker = lb.ApplyAsync<double>("nap", seconds);
+        lb.After = blocker;
+        lb.Timeout = timeout;
+        return (blocker, lb.ApplyAsync<long>("rank"));
+    }
+
     [Test, CancelAfter(60_000)]
     public async Task TimeoutFailsATaskThatDidNotStartInTime()
     {
-        var lb = _client.LoadBalancedView();
-        var blocker = lb.ApplyAsync<double>("nap", 1.5);
-        lb.After = blocker;
-        lb.Timeout = TimeSpan.FromMilliseconds(200);
-        var late = lb.ApplyAsync<long>("rank");
+        var (blocker, late) = WaitingBehindASleeper(1.5, TimeSpan.FromMilliseconds(200));
         var e = Assert.ThrowsAsync<TaskTimeoutException>(async () => await late);
         Assert.That(e!.Message, Does.Contain("did not start within its timeout"));
         Assert.That(blocker.Ready, Is.False, "it timed out while its dependency was still running");
@@ -250,13 +235,10 @@ public sealed class LoadBalancedViewTests
     [Test, CancelAfter(60_000)]
     public async Task AbortFailsTasksThatHaveNotStarted()
     {
-        var lb = _client.LoadBalancedView();
-        var blocker = lb.ApplyAsync<double>("nap", 1.0);
-        lb.After = blocker;
-        var waiting = lb.ApplyAsync<long>("rank");
-        var status = await _client.QueueStatusAsync();
+        var (blocker, waiting) = WaitingBehindASleeper(1.0);
+        var status = await Client.QueueStatusAsync();
         Assert.That(status.Unassigned, Is.EqualTo(1), "the dependent task waits in the client");
-        Assert.That(_client.Outstanding, Does.Contain(waiting.MsgIds[0]).And.Contain(blocker.MsgIds[0]));
+        Assert.That(Client.Outstanding, Does.Contain(waiting.MsgIds[0]).And.Contain(blocker.MsgIds[0]));
         waiting.Abort();
         var e = Assert.ThrowsAsync<TaskAbortedException>(async () => await waiting);
         Assert.That(e!.Message, Does.Contain(waiting.MsgIds[0]));
@@ -267,10 +249,10 @@ public sealed class LoadBalancedViewTests
     [Test, CancelAfter(60_000)]
     public async Task AbortReachesTasksQueuedOnTheEngine()
     {
-        var busy = _client[0].ExecuteAsync("import time; time.sleep(1.0)");
-        var queued = _client[0].ApplyAsync<long>("rank");
+        var busy = Client[0].ExecuteAsync("import time; time.sleep(1.0)");
+        var queued = Client[0].ApplyAsync<long>("rank");
         await Task.Delay(200);
-        _client.Abort([queued]);
+        Client.Abort([queued]);
         Assert.ThrowsAsync<TaskAbortedException>(async () => await queued);
         await busy;
     }
@@ -278,10 +260,7 @@ public sealed class LoadBalancedViewTests
     [Test, CancelAfter(60_000)]
     public async Task CancellingAWaitAbortsThePendingTasks()
     {
-        var lb = _client.LoadBalancedView();
-        var blocker = lb.ApplyAsync<double>("nap", 1.0);
-        lb.After = blocker;
-        var waiting = lb.ApplyAsync<long>("rank");
+        var (blocker, waiting) = WaitingBehindASleeper(1.0);
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
         Assert.CatchAsync<OperationCanceledException>(async () => await waiting.AsTask(cts.Token));
         Assert.ThrowsAsync<TaskAbortedException>(async () => await waiting, "the cancelled task was aborted");
@@ -291,19 +270,19 @@ public sealed class LoadBalancedViewTests
     [Test, CancelAfter(60_000)]
     public async Task ClientWaitHonoursItsTimeout()
     {
-        var ar = _client.LoadBalancedView().ApplyAsync<double>("nap", 0.8);
-        Assert.That(await _client.WaitAsync([ar], TimeSpan.FromMilliseconds(100)), Is.False);
-        Assert.That(await _client.WaitAsync(timeout: Wait), Is.True, "every outstanding task");
+        var ar = Client.LoadBalancedView().ApplyAsync<double>("nap", 0.8);
+        Assert.That(await Client.WaitAsync([ar], TimeSpan.FromMilliseconds(100)), Is.False);
+        Assert.That(await Client.WaitAsync(timeout: Wait), Is.True, "every outstanding task");
         Assert.That(ar.Ready);
-        Assert.That(_client.Outstanding, Does.Not.Contain(ar.MsgIds[0]));
+        Assert.That(Client.Outstanding, Does.Not.Contain(ar.MsgIds[0]));
     }
 
     [Test, CancelAfter(60_000)]
     public async Task TinyTasksStreamThroughTheBalancer()
     {
-        var lb = _client.LoadBalancedView();
+        var lb = Client.LoadBalancedView();
         var all = Enumerable.Range(0, 2000).Select(i => lb.ApplyAsync<long>("rank")).ToList();
-        Assert.That(await _client.WaitAsync(all, Wait), Is.True);
+        Assert.That(await Client.WaitAsync(all, Wait), Is.True);
         Assert.That(all.All(a => a.Successful));
         var perEngine = all.GroupBy(a => a.EngineId).ToDictionary(g => g.Key, g => g.Count());
         Assert.That(perEngine.Keys.Order(), Is.EqualTo(new[] { 0, 1 }));
@@ -313,24 +292,24 @@ public sealed class LoadBalancedViewTests
     [Test, CancelAfter(60_000)]
     public async Task DirectMapSplitsIntoOneBlockPerEngine()
     {
-        var ar = _client[..].MapAsync<object?[]>(PythonFunction.Named("square_and_rank"), Enumerable.Range(0, 11).ToArray());
+        var ar = Client[..].MapAsync<object?[]>(PythonFunction.Named("square_and_rank"), Enumerable.Range(0, 11).ToArray());
         var results = await ar;
         Assert.That(ar.TaskCount, Is.EqualTo(2));
         Assert.That(results.Select(r => Convert.ToInt64(r[0])), Is.EqualTo(Enumerable.Range(0, 11).Select(i => (long)i * i)));
         Assert.That(results.Select(r => Convert.ToInt32(r[1])), Is.EqualTo(Enumerable.Repeat(0, 6).Concat(Enumerable.Repeat(1, 5))),
             "the first engine takes the longer block, as ipyparallel splits");
-        Assert.That(await _client[1].MapAsync<long>(PythonFunction.Named("rank"), Array.Empty<int>()), Is.Empty);
+        Assert.That(await Client[1].MapAsync<long>(PythonFunction.Named("rank"), Array.Empty<int>()), Is.Empty);
     }
 
     [Test, CancelAfter(60_000)]
     public async Task SyncImportsImportOnEveryEngine()
     {
-        await _client[..].SyncImportsAsync("math", "numpy as np", "from os import path as osp, sep");
-        Assert.That(await _client[..].ApplyAsync<double>("def use():\n    return float(np.sqrt(math.pi)) + len(sep) + len(osp.basename('a/bc'))\n", "use"),
+        await Client[..].SyncImportsAsync("math", "numpy as np", "from os import path as osp, sep");
+        Assert.That(await Client[..].ApplyAsync<double>("def use():\n    return float(np.sqrt(math.pi)) + len(sep) + len(osp.basename('a/bc'))\n", "use"),
             Is.All.EqualTo(Math.Sqrt(Math.PI) + 1 + 2).Within(1e-12));
-        var e = Assert.Throws<ArgumentException>(() => _client[..].SyncImportsAsync("numpy; import os"));
+        var e = Assert.Throws<ArgumentException>(() => Client[..].SyncImportsAsync("numpy; import os"));
         Assert.That(e!.Message, Does.Contain("is not an import"));
-        var missing = Assert.ThrowsAsync<CompositeException>(async () => await _client[..].SyncImportsAsync("no_such_module_here"));
+        var missing = Assert.ThrowsAsync<CompositeException>(async () => await Client[..].SyncImportsAsync("no_such_module_here"));
         Assert.That(missing!.InnerExceptions.Cast<RemoteException>().Select(r => r.PythonType), Is.All.EqualTo("ModuleNotFoundError"));
     }
 }
