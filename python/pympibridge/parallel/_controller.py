@@ -23,6 +23,7 @@ import time
 
 from . import _db
 from . import _files
+from . import _limits
 from . import _launch
 from . import _protocol as P
 from . import _wire
@@ -441,6 +442,7 @@ def main(argv=None):
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--mpi-arg", action="append", default=[], help="extra argument for `pympi run`")
     args = parser.parse_args(argv)
+    _limits.raise_open_files_limit()  # a socket per engine and client
     if args.n < 1:
         parser.error(f"-n must be at least 1 (got {args.n})")
     logging.basicConfig(level=os.environ.get("PYMPI_LOG_LEVEL", "WARNING").upper(),

@@ -18,6 +18,7 @@ import time
 import uuid
 
 from . import _files
+from . import _limits
 from . import _protocol as P
 from . import _serialize
 from . import _wire
@@ -117,6 +118,7 @@ class Client(LoadBalancer, HubQueries):
         self._ctl_replies = {}
         self._ctl_ids = itertools.count(1)
         self._ctl_lock = threading.Lock()
+        _limits.raise_open_files_limit()  # a socket per engine
         self._sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)

@@ -107,9 +107,9 @@ class Cluster:
             raise TimeoutError(f"{e}; engines' log: {_files.log_file(self.profile, self.cluster_id, 'engines')}") from None
         except error.EngineError as e:
             # the engines' job failed before all registered (no Python, a crash at import ...): say why, leave nothing
-            tail = self._tail_log(8, _files.log_file(self.profile, self.cluster_id, "engines")).rstrip()
+            why = _ranks_reasons(_files.log_file(self.profile, self.cluster_id, "engines"))
             self.stop_cluster_sync()
-            raise error.EngineError(f"{e}\nlast lines of the engines' log:\n{tail}") from None
+            raise error.EngineError(f"{e}\nfrom the engines' log:\n{why}") from None
         if activate:
             client.activate()
         return client
@@ -196,3 +196,21 @@ class ClusterManager:
                 c = Cluster(n=data.get("n"), profile=profile, cluster_id=cluster_id)
                 out[f"{profile}:{cluster_id}"] = c
         return out
+
+
+def _ranks_reasons(path, most=12):
+    """What the ranks said in the engines' log (their lines are tagged ``[rank N]``; the same message from every rank
+    once), else its last lines: MPI's own abort banner comes after the reason and says nothing about it."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return "(no log)"
+    seen, said = set(), []
+    for line in lines:
+        if line.startswith("[rank "):
+            text = line.split("]", 1)[1].strip()
+            if text not in seen:
+                seen.add(text)
+                said.append(line)
+    return "\n".join(said[:most] or lines[-8:])

@@ -1,5 +1,6 @@
 """Helpers shared by the parallel tests (plain functions, not fixtures)."""
 import contextlib
+import os
 import time
 
 import pytest
@@ -61,3 +62,22 @@ def drain_abort_marks(cluster, max_seq):
                 ar.wait(10)
         finally:
             client.close()
+
+
+def processes_naming(word):
+    """Pids of live (not zombie) processes other than this one whose command line contains ``word``."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if word.encode() not in f.read():
+                    continue
+            with open(f"/proc/{entry}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    continue
+            found.add(int(entry))
+        except OSError:
+            pass
+    return found

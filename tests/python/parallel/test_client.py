@@ -13,7 +13,7 @@ from pympibridge.parallel import error
 from pympibridge.parallel._wire import AuthenticationFailed
 from pympibridge.parallel.view import DirectView, LoadBalancedView
 
-from _remote import drain_abort_marks, poll, raises_remote, wait_for_records
+from _remote import drain_abort_marks, poll, processes_naming, raises_remote, wait_for_records
 
 
 def test_ids_are_the_engines(rc):
@@ -572,19 +572,6 @@ def test_engines_that_cannot_start_fail_the_start_quickly_and_leave_no_controlle
     assert time.monotonic() - t0 < 100, "the start waited for its timeout instead of the engines' exit"
     msg = str(e.value)
     assert "exit code" in msg and "engines' log" in msg and "no-such-python" in msg
-    assert poll(lambda: not _processes_naming(c.cluster_id), 15), "the cluster's processes outlived the failed start"
+    assert poll(lambda: not processes_naming(c.cluster_id), 15), "the cluster's processes outlived the failed start"
     assert not os.path.exists(c.cluster_file)
 
-
-def _processes_naming(word):
-    """Pids of live processes whose command line contains ``word``."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if word.encode() in f.read() and _alive(int(entry)):
-                        found.add(int(entry))
-            except OSError:
-                pass
-    return found
