@@ -43,6 +43,21 @@ def test_four_ranks_run_two_per_host_and_see_the_launchers_variables(hosts, host
         (2, "simhost1 simhost1 4 forwarded None"), (3, "simhost1 simhost1 4 forwarded None")]
 
 
+def test_mpich_places_ranks_by_its_own_hostfile_syntax_through_the_same_agent(hosts, workdir, env):
+    # hydra reads "host:slots" and starts its proxies with -launcher-exec; mpi4py is built on Open MPI, so these
+    # ranks run Python without it and report where they are from the launcher's variables
+    hydra = workdir / "hostfile.hydra"
+    hydra.write_text("".join(f"{h.name}:2\n" for h in hosts))
+    code = ("import os, socket; print(f\"rank {os.environ['PMI_RANK']}: {socket.gethostname()} "
+            "{os.environ['PMI_SIZE']} {os.environ.get('PYMPI_PROBE')}\", flush=True)")
+    argv = pympi_run_argv(hydra, 4, "-c", code)
+    argv[2:2] = ["--mpi", "mpich"]
+    result = run_on(hosts[0], argv, dict(env, PYMPI_PROBE="forwarded"))
+    assert result.returncode == 0, result.stderr
+    assert rank_lines(result) == [(0, "simhost0 4 forwarded"), (1, "simhost0 4 forwarded"),
+                                  (2, "simhost1 4 forwarded"), (3, "simhost1 4 forwarded")]
+
+
 def _migration_module():
     spec = importlib.util.spec_from_file_location("migration_examples", REPO / "tests/python/test_migration_examples.py")
     module = importlib.util.module_from_spec(spec)
