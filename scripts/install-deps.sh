@@ -14,6 +14,7 @@ packages=(
   python3-scipy python3-numba       # used by the examples (numpy/scipy step, numba kernel)
   python3-pandas                    # PyMpiBridge.DataFrames: Microsoft.Data.Analysis DataFrames <-> pandas
   gcc make                          # the native C benchmark baseline
+  iproute2 util-linux hostname      # tests/multihost: simulated hosts (ip netns, unshare --uts, hostname)
   "$@"
 )
 

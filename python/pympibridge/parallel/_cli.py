@@ -12,8 +12,9 @@ from . import _launch
 
 
 def _start(args):
-    if args.n < 1:
-        sys.exit(f"pympi cluster start: -n must be at least 1 (got {args.n})")
+    if args.n < 0:
+        sys.exit(f"pympi cluster start: -n must be 0 (engines join with 'pympi cluster engines') or more "
+                 f"(got {args.n})")
     path = _files.client_file(args.profile, args.cluster_id)
     log_path = _files.log_file(args.profile, args.cluster_id, "controller")
     try:
@@ -34,6 +35,8 @@ def _start(args):
           f"(pid {proc.pid}); connect with ipp.Client("
           f"{'' if args.profile == 'default' and not args.cluster_id else repr_args(args)})", flush=True)
     print(f"connection file: {path}", flush=True)
+    print(f"engines on other hosts: copy {_files.engine_file(args.profile, args.cluster_id)} there and run "
+          f"'pympi cluster engines --connect FILE -n N'", flush=True)
     client.close()
     if args.daemon:
         return 0
@@ -128,6 +131,45 @@ def _remove_files(profile, cluster_id):
             pass
 
 
+def _engines(args):
+    """``pympi cluster engines``: the ``ipengine`` of this product. An MPI job of N engines (``pympi run -n N -m
+    pympibridge.parallel._engine``) joins the cluster whose connection file is given, typically from another host;
+    it runs in the foreground until the cluster stops (or Ctrl-C) and exits with the job's code."""
+    import subprocess
+    if args.n < 1:
+        sys.exit(f"pympi cluster engines: -n must be at least 1 (got {args.n})")
+    try:
+        config = _files.read_json(args.connect)
+        bytes.fromhex(config["key"])
+        controller = config["controller"]
+    except FileNotFoundError:
+        sys.exit(f"pympi cluster engines: connection file {args.connect} does not exist (copy the cluster's "
+                 "ipcontroller-engine.json or ipcontroller-client.json from the controller's host)")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        sys.exit(f"pympi cluster engines: {args.connect} is not a cluster connection file ({type(e).__name__}: {e})")
+    if controller.startswith("tcp://127.") or controller.startswith("tcp://localhost:"):
+        print(f"pympi cluster engines: warning: the controller listens on {controller}, reachable from its own host "
+              "only; engines on other hosts need a cluster started with --ip (and --location)", file=sys.stderr)
+    try:
+        cmd = _launch.pympi_command()
+    except RuntimeError as e:
+        sys.exit(f"pympi cluster engines: {e}")
+    cmd += ["run", "-n", str(args.n), *args.mpi_arg, "-m", "pympibridge.parallel._engine",
+            os.path.abspath(args.connect), "--ip", args.ip]
+    if args.location:
+        cmd += ["--location", args.location]
+    print(f"starting {args.n} engines for the cluster at {controller}", file=sys.stderr, flush=True)
+    proc = subprocess.Popen(cmd, env=_launch.engine_environment())
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:  # the engines got the Ctrl-C too (same process group) and stop
+        try:
+            return proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return 130
+
+
 def _list(args):
     clusters = _files.list_clusters()
     if not clusters:
@@ -145,7 +187,8 @@ def main(argv=None):
                                      "engines (each engine a PyMpiBridge rank) for pympibridge.parallel.")
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="start a controller and N MPI engines")
-    start.add_argument("-n", "--n", type=int, required=True, help="number of engines (MPI ranks)")
+    start.add_argument("-n", "--n", type=int, required=True,
+                       help="number of engines (MPI ranks); 0: a controller alone, engines join with 'engines'")
     start.add_argument("--profile", default="default")
     start.add_argument("--cluster-id", default="")
     start.add_argument("--daemon", action="store_true", help="return once the cluster is ready; it keeps running")
@@ -160,8 +203,15 @@ def main(argv=None):
     stop.add_argument("--all", action="store_true", help="stop every cluster")
     stop.add_argument("--timeout", type=float, default=20)
     sub.add_parser("list", help="list clusters and whether they run")
+    engines = sub.add_parser("engines", help="start N MPI engines that join a running cluster (ipengine)")
+    engines.add_argument("--connect", required=True, help="the cluster's connection file (engine or client json)")
+    engines.add_argument("-n", "--n", type=int, required=True, help="number of engines (MPI ranks)")
+    engines.add_argument("--ip", default="auto", help="address the engines listen on (default 'auto': the one this "
+                         "host reaches the controller from)")
+    engines.add_argument("--location", default=None, help="address clients use to reach the engines")
+    engines.add_argument("--mpi-arg", action="append", default=[], help="one more word for 'pympi run'")
     args = parser.parse_args(argv)
-    return {"start": _start, "stop": _stop, "list": _list}[args.command](args)
+    return {"start": _start, "stop": _stop, "list": _list, "engines": _engines}[args.command](args)
 
 
 if __name__ == "__main__":

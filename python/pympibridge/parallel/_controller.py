@@ -80,7 +80,10 @@ class Controller:
         self.journal_event = threading.Event()
         self.lock = threading.RLock()
         self.engines_exit_code = None  # set when the engines' MPI job ends on its own
-        self.engines = {}          # id -> dict(uuid, url, pid, host, alive, queue, completed)
+        self.engines = {}          # id -> dict(uuid, url, pid, host, job, alive, queue, completed)
+        self.own_job = None        # the job token of the engines this controller started (their ids = ranks)
+        self.job_bases = {}        # job token of engines that joined -> first id of its block
+        self.next_id = n           # ids 0..n-1 belong to the controller's own engines
         self.engine_peers = {}     # id -> _Peer
         self.clients = set()
         self.process = None
@@ -105,12 +108,18 @@ class Controller:
         self.engines_stopping = False
         self.engines_exit_code = None
         self.generation += 1
+        if self.n == 0:
+            log.info("no engines of its own: engines join with 'pympi cluster engines --connect %s -n N'",
+                     self.engine_file)
+            return
+        self.own_job = f"{os.getpid()}-{self.generation}-{os.urandom(4).hex()}"
         cmd = _launch.pympi_command() + ["run", "-n", str(self.n)] + self.mpi_args + \
             ["-m", "pympibridge.parallel._engine", self.engine_file]
         logpath = _files.log_file(self.profile, self.cluster_id, "engines")
         log.info("starting %d engines: %s (output in %s)", self.n, " ".join(cmd), logpath)
         out = open(logpath, "ab")
-        self.process = subprocess.Popen(cmd, cwd=self.workdir, env=_launch.engine_environment(), stdout=out,
+        self.process = subprocess.Popen(cmd, cwd=self.workdir, env=dict(_launch.engine_environment(),
+                                        PYMPI_ENGINE_JOB=self.own_job), stdout=out,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         out.close()
         proc, generation = self.process, self.generation
@@ -170,6 +179,8 @@ class Controller:
         with self.lock:
             self.engines.clear()
             self.engine_peers.clear()
+            self.job_bases.clear()
+            self.next_id = self.n
         self._broadcast({"event": "engines_reset"})
         self.start_engines()
 
@@ -260,17 +271,38 @@ class Controller:
             reply, out_blobs = {"ok": False, "id": rid, "error": f"{type(e).__name__}: {e}"}, []
         peer.send(reply, out_blobs)
 
+    def _engine_id(self, msg):
+        """The cluster-wide id of a registering engine (PROTOCOL.md, "Engine ids"): its MPI rank when it belongs to
+        the job this controller started (or says no job); else base + rank, where each other job gets a block of
+        ``size`` ids after every id handed out so far. Call with the lock held."""
+        rank, job = int(msg.get("rank", msg["id"])), msg.get("job")
+        if job is None or job == self.own_job:
+            return rank
+        base = self.job_bases.get(job)
+        if base is None:
+            base = self.job_bases[job] = max([self.next_id, *(e + 1 for e in self.engines)])
+            self.next_id = base + max(1, int(msg.get("size", 1)))
+        return base + rank
+
     def _register_engine(self, peer, msg):
-        eid = int(msg["id"])
         info = {"uuid": msg["uuid"], "url": msg["url"], "ipc": msg.get("ipc"), "pid": msg.get("pid"),
-                "host": msg.get("host"),
+                "host": msg.get("host"), "job": msg.get("job"),
                 "alive": True, "queue": 0, "completed": 0}
         with self.lock:
+            eid = self._engine_id(msg)
+            taken = self.engines.get(eid)
+            if taken is not None and taken["alive"]:
+                error = (f"engine id {eid} is taken by the live engine on {taken['host']} (pid {taken['pid']}); "
+                         "engines that join a cluster must be started with 'pympi cluster engines'")
+                log.error("refused an engine from %s: %s", msg.get("host"), error)
+                peer.send({"ok": False, "error": error})
+                return
             self.engines[eid] = info
             self.engine_peers[eid] = peer
         peer.ident["id"] = eid
-        peer.send({"ok": True})
-        log.info("engine %d registered at %s", eid, info["url"])
+        peer.send({"ok": True, "id": eid})
+        log.info("engine %d (rank %s of %s) registered from %s at %s", eid, msg.get("rank", eid), msg.get("size", "?"),
+                 info["host"], info["url"])
         self._broadcast({"event": "engine_registered", "id": eid, "url": info["url"], "uuid": info["uuid"],
                          "ipc": info["ipc"], "host": info["host"]})
 
@@ -374,17 +406,23 @@ class Controller:
         return {"dropped": n}, []
 
     def _op_signal(self, msg):
-        """Sends a signal to engines (SIGINT interrupts the running task: it fails with KeyboardInterrupt)."""
+        """Sends a signal to engines (SIGINT interrupts the running task: it fails with KeyboardInterrupt). Only
+        engines on this host: a pid from another host names an unrelated process here."""
         sig = int(msg.get("signal", signal.SIGINT))
+        here = socket.gethostname()
         with self.lock:
-            pids = {eid: e["pid"] for eid, e in self.engines.items() if e["alive"] and
-                    (msg.get("targets") is None or eid in msg["targets"])}
-        for pid in pids.values():
+            wanted = {eid: e for eid, e in self.engines.items() if e["alive"] and
+                      (msg.get("targets") is None or eid in msg["targets"])}
+        elsewhere = sorted(eid for eid, e in wanted.items() if e["host"] != here)
+        if elsewhere:
+            raise RuntimeError(f"engines {elsewhere} run on other hosts; the controller can signal only the engines "
+                               f"on {here} (signal those where they run)")
+        for e in wanted.values():
             try:
-                os.kill(int(pid), sig)
+                os.kill(int(e["pid"]), sig)
             except (ProcessLookupError, PermissionError, TypeError, ValueError):
                 pass
-        return {"signalled": sorted(pids)}, []
+        return {"signalled": sorted(wanted)}, []
 
     def _op_restart_engines(self, msg):
         threading.Thread(target=self.restart_engines, daemon=True).start()
@@ -433,7 +471,8 @@ class Controller:
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="pympibridge.parallel._controller",
                                      description="Starts a controller and N MPI engines (PyMpiBridge ranks).")
-    parser.add_argument("-n", "--n", type=int, required=True, help="number of engines (MPI ranks)")
+    parser.add_argument("-n", "--n", type=int, required=True,
+                        help="number of engines (MPI ranks) to start; 0: engines join with 'pympi cluster engines'")
     parser.add_argument("--profile", default="default")
     parser.add_argument("--cluster-id", default="")
     parser.add_argument("--ip", default="127.0.0.1", help="address to listen on ('*' = every interface)")
@@ -443,8 +482,8 @@ def main(argv=None):
     parser.add_argument("--mpi-arg", action="append", default=[], help="extra argument for `pympi run`")
     args = parser.parse_args(argv)
     _limits.raise_open_files_limit()  # a socket per engine and client
-    if args.n < 1:
-        parser.error(f"-n must be at least 1 (got {args.n})")
+    if args.n < 0:
+        parser.error(f"-n must be 0 (engines join later) or more (got {args.n})")
     logging.basicConfig(level=os.environ.get("PYMPI_LOG_LEVEL", "WARNING").upper(),
                         format="[controller] %(levelname)s %(message)s")
     ctl = Controller(args.n, args.profile, args.cluster_id, args.ip, args.db, args.location, args.workdir,

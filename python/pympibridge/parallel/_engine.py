@@ -1,7 +1,8 @@
 """An engine: one MPI rank of a cluster, hosted by PyMpiBridge (``./pympi run -n N -m pympibridge.parallel._engine``).
 
-Engine id = MPI rank; inside tasks ``MPI.COMM_WORLD``, ``pympibridge.world`` and C#'s ``Comm.World`` are exactly the
-engines. Clients connect straight to each engine (authenticated with the cluster key), so a task crosses one socket
+Engine id = MPI rank for the engines the controller started; engines of a job that joins later (``pympi cluster
+engines``, maybe on another host) get the next free ids, one block per job. Inside tasks ``MPI.COMM_WORLD``,
+``pympibridge.world`` and C#'s ``Comm.World`` are exactly the engines of the task's own MPI job. Clients connect straight to each engine (authenticated with the cluster key), so a task crosses one socket
 each way; the controller only learns of tasks afterwards, from batched records sent by a reporter thread.
 
 The loop is one thread: it reads every socket that has data, queues the tasks, runs them in order and sends the
@@ -87,16 +88,25 @@ class _Reporter(threading.Thread):
 
 
 class Engine:
-    def __init__(self, config, rank, size):
-        self.id = rank
+    def __init__(self, config, rank, size, job=None, ip=None, location=None):
+        self.id = rank              # until the controller assigns the cluster-wide id (register)
+        self.rank = rank
         self.size = size
+        self.job = job
         self.uuid = str(uuid.uuid4())
         self.key = bytes.fromhex(config["key"])
         self.info = {"engine_id": rank, "engine_uuid": self.uuid}
         self.db_results_limit = int(config.get("db_result_limit", 1 << 20))
         self.keep_records = config.get("db", "memory") != "none"
-        self.listener = _wire.listen(config.get("engine_ip", "127.0.0.1"))
-        self.url = _wire.url_of(self.listener, config.get("engine_location") or None)
+        self.controller, _ = _wire.connect(config["controller"], self.key, {"role": "engine", "id": rank})
+        self.controller_reader = _wire.FrameReader(self.controller)
+        ip = ip or config.get("engine_ip", "127.0.0.1")
+        if ip == "auto":
+            # the address this host reaches the controller from: on the controller's network, so clients there
+            # reach this engine at it too (an engine on another host cannot bind the controller host's address)
+            ip = self.controller.getsockname()[0]
+        self.listener = _wire.listen(ip)
+        self.url = _wire.url_of(self.listener, location or config.get("engine_location") or None)
         # clients on this host connect here instead: lower latency, and large arrays pass as memfds
         self.local_listener, self.ipc_url = _wire.listen_local(f"pympi-engine-{self.uuid}")
         self.sel = selectors.DefaultSelector()
@@ -110,8 +120,6 @@ class Engine:
         self.execution_count = 0
         self.functions = {}
         self.in_task = False
-        self.controller, _ = _wire.connect(config["controller"], self.key, {"role": "engine", "id": rank})
-        self.controller_reader = _wire.FrameReader(self.controller)
         self.reporter = _Reporter(self)
 
     @staticmethod
@@ -129,12 +137,16 @@ class Engine:
             _wire.send_frame(self.controller, [json.dumps(message).encode(), *blobs])
 
     def register(self):
-        self.send_to_controller({"op": "register_engine", "id": self.id, "uuid": self.uuid, "url": self.url,
-                                 "ipc": self.ipc_url, "pid": os.getpid(), "host": socket.gethostname(),
-                                 "size": self.size})
+        """Registers with the controller, which answers with this engine's id in the cluster (PROTOCOL.md: the
+        engines it started keep their MPI rank; each job of engines joining later gets the next free ids)."""
+        self.send_to_controller({"op": "register_engine", "id": self.rank, "rank": self.rank, "size": self.size,
+                                 "job": self.job, "uuid": self.uuid, "url": self.url, "ipc": self.ipc_url,
+                                 "pid": os.getpid(), "host": socket.gethostname()})
         reply = json.loads(self.controller_reader.read_frame()[0])
         if not reply.get("ok"):
-            raise RuntimeError(f"engine {self.id}: the controller refused registration: {reply.get('error')}")
+            raise RuntimeError(f"engine (rank {self.rank}): the controller refused registration: {reply.get('error')}")
+        self.id = int(reply.get("id", self.rank))
+        self.info["engine_id"] = self.id
 
     # ---- the loop ----------------------------------------------------------------------------------------------
 
@@ -405,15 +417,27 @@ def _repr(value):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="pympibridge.parallel._engine")
-    parser.add_argument("engine_file", help="the engine connection file written by the controller")
+    parser.add_argument("engine_file", help="the connection file written by the controller (engine or client file)")
+    parser.add_argument("--ip", default=None, help="address to listen on (default: the file's engine_ip; 'auto': "
+                        "the address this host reaches the controller from)")
+    parser.add_argument("--location", default=None, help="address clients use to reach this engine")
     args = parser.parse_args(argv)
     with open(args.engine_file) as f:
         config = json.load(f)
     from pympibridge import world
     rank, size = world.Get_rank(), world.Get_size()
+    # one token for the engines of this MPI job: the controller gives a joining job a block of ids of its own
+    job = world.bcast(os.environ.get("PYMPI_ENGINE_JOB") or uuid.uuid4().hex, root=0)
     logging.basicConfig(level=os.environ.get("PYMPI_LOG_LEVEL", "WARNING").upper(),
                         format=f"[engine {rank}] %(levelname)s %(message)s")
-    engine = Engine(config, rank, size)
+    try:
+        engine = Engine(config, rank, size, job, args.ip, args.location)
+    except _wire.AuthenticationFailed as e:
+        sys.exit(f"engine (rank {rank}): {e} ({args.engine_file} does not hold the key of the cluster at "
+                 f"{config.get('controller')})")
+    except OSError as e:
+        sys.exit(f"engine (rank {rank}): cannot reach the controller at {config.get('controller')} ({e}); is the "
+                 f"cluster running, and is its address reachable from {socket.gethostname()}?")
     import signal
     try:
         # client.send_signal(SIGINT) interrupts the running task (KeyboardInterrupt inside it), as in ipyparallel;

@@ -8,7 +8,7 @@ using PyMpiBridge.Options;
 namespace PyMpiBridge.Tool;
 
 /// <summary>
-/// <c>pympi cluster start|stop|list</c>: the <c>ipcluster</c> of this product. The options are defined and checked
+/// <c>pympi cluster start|stop|list|engines</c>: the <c>ipcluster</c> (and <c>ipengine</c>) of this product. The options are defined and checked
 /// here; the controller and the command's logic live in the Python package (<c>pympibridge.parallel._cli</c>), run
 /// with the interpreter the ranks embed and given every option explicitly. This command finds that interpreter and
 /// the package and tells the controller to start engines with this very tool
@@ -25,10 +25,37 @@ public static class ClusterCommand
 
     private static readonly Option<int> Engines = new("-n", "--n")
     {
-        Description = "number of engines (MPI ranks)",
+        Description = "number of engines (MPI ranks); 0 starts the controller alone (engines join with 'pympi cluster engines')",
+        HelpName = "N",
+        Required = true,
+        CustomParser = r => Cli.WholeNumber(r, 0, "a number of engines of at least 0"),
+    };
+    private static readonly Option<int> JoiningEngines = new("-n", "--n")
+    {
+        Description = "number of engines (MPI ranks) to start here",
         HelpName = "N",
         Required = true,
         CustomParser = r => Cli.WholeNumber(r, 1, "a number of engines of at least 1"),
+    };
+    private static readonly Option<string> Connect = new("--connect")
+    {
+        Description = "the cluster's connection file, copied from the controller's host (ipcontroller-engine.json)",
+        HelpName = "FILE",
+        Required = true,
+    };
+    private static readonly Option<string> EngineIp = new("--ip")
+    {
+        Description = "address the engines listen on ('auto': the one this host reaches the controller from)",
+        HelpName = "ADDR",
+        DefaultValueFactory = _ => "auto",
+    };
+    private static readonly Option<string?> EngineLocation = new("--location") { Description = "address clients use to reach the engines", HelpName = "ADDR" };
+    private static readonly Option<string[]> RunArg = new("--run-arg")
+    {
+        Description = "one more word for 'pympi run' (repeat: --run-arg --hostfile --run-arg hosts)",
+        HelpName = "ARG",
+        Arity = ArgumentArity.ZeroOrMore,
+        AllowMultipleArgumentsPerToken = false,
     };
     private static readonly Option<string> StartProfile = Profile(), StopProfile = Profile();
     private static readonly Option<string> StartClusterId = ClusterId(), StopClusterId = ClusterId();
@@ -54,9 +81,13 @@ public static class ClusterCommand
         };
         var stop = new Command("stop", "stop a cluster (engines and controller)") { StopProfile, StopClusterId, All, StopTimeout };
         var list = new Command("list", "list clusters and whether they run");
-        foreach (var command in new[] { start, stop, list })
+        var engines = new Command("engines", "start N MPI engines here that join a running cluster, e.g. from another host (ipengine)")
+        {
+            Connect, JoiningEngines, EngineIp, EngineLocation, RunArg,
+        };
+        foreach (var command in new[] { start, stop, list, engines })
             command.SetAction((result, _) => RunPythonAsync(result.GetValue(PythonOption), PythonArguments(result)));
-        return new Command("cluster", "a controller and N MPI engines for pympibridge.parallel (ipcluster)") { PythonOption, start, stop, list };
+        return new Command("cluster", "a controller and N MPI engines for pympibridge.parallel (ipcluster)") { PythonOption, start, stop, list, engines };
     }
 
     /// <summary>
@@ -88,6 +119,16 @@ public static class ClusterCommand
                 return stop;
             case "list":
                 return ["list"];
+            case "engines":
+                List<string> engines =
+                [
+                    "engines", "--connect", Path.GetFullPath(Text(Connect)),
+                    "-n", result.GetValue(JoiningEngines).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    "--ip", Text(EngineIp),
+                ];
+                if (result.GetValue(EngineLocation) is { } engineLocation) engines.AddRange(["--location", engineLocation]);
+                foreach (string word in result.GetValue(RunArg) ?? []) engines.Add("--mpi-arg=" + word);
+                return engines;
             default:
                 throw new InvalidOperationException($"not a cluster command: {result.CommandResult.Command.Name}");
         }

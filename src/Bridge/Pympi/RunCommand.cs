@@ -60,6 +60,18 @@ public static class RunCommand
         AllowMultipleArgumentsPerToken = false,
     };
 
+    private static readonly Option<string?> HostfileOption = new("--hostfile")
+    {
+        Description = "run the ranks on the hosts this file names (Open MPI: 'host slots=N' lines; MPICH: 'host:N')",
+        HelpName = "FILE",
+    };
+
+    private static readonly Option<string?> LaunchAgentOption = new("--launch-agent")
+    {
+        Description = "command that starts processes on the other hosts instead of ssh (called as ssh is: AGENT HOST COMMAND)",
+        HelpName = "CMD",
+    };
+
     private static readonly Option<string?> ModuleOption = new("-m")
     {
         Description = "run a module as a script, as python -m (the words after it are the module's)",
@@ -108,7 +120,8 @@ public static class RunCommand
     {
         var command = new Command(name, description)
         {
-            RanksOption, PythonOption, MpiOption, TimeoutOption, MpiexecArgOption, ModuleOption, CodeOption,
+            RanksOption, PythonOption, MpiOption, TimeoutOption, HostfileOption, LaunchAgentOption, MpiexecArgOption,
+            ModuleOption, CodeOption,
             ScriptArgument, ProgramArguments,
         };
         return command;
@@ -138,16 +151,19 @@ public static class RunCommand
             : result.GetValue(CodeOption) is { } code ? new(PythonTargetKind.Code, code, [.. Optional(script), .. rest])
             : new(PythonTargetKind.Script, script!, rest);
         double? timeout = result.GetValue(TimeoutOption);
+        MpiFlavor flavor = result.GetValue(MpiOption) ?? MpiFlavor.OpenMpi;
         return new RunOptions(
-            result.GetValue(RanksOption), target, result.GetValue(PythonOption), result.GetValue(MpiOption) ?? MpiFlavor.OpenMpi,
-            result.GetValue(MpiexecArgOption) ?? [], timeout is { } s ? TimeSpan.FromSeconds(s) : null);
+            result.GetValue(RanksOption), target, result.GetValue(PythonOption), flavor,
+            result.GetValue(MpiexecArgOption) ?? [], timeout is { } s ? TimeSpan.FromSeconds(s) : null,
+            MpiHosts.Create(result.GetValue(HostfileOption), result.GetValue(LaunchAgentOption), flavor));
 
         static string[] Optional(string? word) => word is null ? [] : [word];
     }
 
     private static async Task<int> RunAsync(RunOptions options)
     {
-        if (options.Ranks == 1 && options.MpiexecArguments.Count == 0 && options.Flavor == MpiFlavor.OpenMpi && options.Timeout is null)
+        if (options.Ranks == 1 && options.MpiexecArguments.Count == 0 && options.Flavor == MpiFlavor.OpenMpi && options.Timeout is null &&
+            options.Hosts.IsDefault)
             return RunRank(options.Target, options.PythonExecutable);
 
         WarmPythonProbe(options.PythonExecutable);
@@ -155,7 +171,7 @@ public static class RunCommand
         string[] python = options.PythonExecutable is null ? [] : ["--python", Path.GetFullPath(options.PythonExecutable)];
         var psi = MpiLauncher.CreateStartInfo(
             options.Ranks, DotnetHost, [ToolAssembly, RankCommandName, .. python, .. options.Target.ToCommandLine()],
-            options.Flavor, options.MpiexecArguments, environment);
+            options.Flavor, options.MpiexecArguments, environment, options.Hosts);
         return await MpiLauncher.RunAttachedAsync(psi, options.Timeout);
     }
 

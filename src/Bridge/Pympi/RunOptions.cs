@@ -14,7 +14,8 @@ public sealed record RunOptions(
     string? PythonExecutable,
     MpiFlavor Flavor,
     IReadOnlyList<string> MpiexecArguments,
-    TimeSpan? Timeout)
+    TimeSpan? Timeout,
+    MpiHosts Hosts)
 {
     /// <summary>
     /// Parses the words after <c>pympi run</c> with the command's definition; throws <see cref="ArgumentException"/>

@@ -109,8 +109,23 @@ public class CliTests
         Assert.That(ClusterCommand.PythonArguments(Parse("cluster", "list")), Is.EqualTo(new[] { "list" }));
     }
 
+    [Test]
+    public void ClusterEngines_PassesTheConnectionFileAbsoluteAndRunArgumentsAsMpiArgs()
+    {
+        var r = Parse("cluster", "engines", "--connect", "ipcontroller-engine.json", "-n", "4", "--location", "node7",
+                      "--run-arg", "--hostfile", "--run-arg", "hosts");
+        Assert.That(Errors(r), Is.Empty);
+        Assert.That(ClusterCommand.PythonArguments(r), Is.EqualTo(new[]
+        {
+            "engines", "--connect", Path.GetFullPath("ipcontroller-engine.json"), "-n", "4", "--ip", "auto",
+            "--location", "node7", "--mpi-arg=--hostfile", "--mpi-arg=hosts",
+        }));
+    }
+
     [TestCase(new[] { "cluster", "start" }, "Option '-n' is required.")]
-    [TestCase(new[] { "cluster", "start", "-n", "0" }, "-n needs a number of engines of at least 1, got '0'.")]
+    [TestCase(new[] { "cluster", "start", "-n", "-1" }, "-n needs a number of engines of at least 0, got '-1'.")]
+    [TestCase(new[] { "cluster", "engines", "--connect", "f.json", "-n", "0" }, "-n needs a number of engines of at least 1, got '0'.")]
+    [TestCase(new[] { "cluster", "engines", "-n", "2" }, "Option '--connect' is required.")]
     [TestCase(new[] { "cluster", "start", "-n", "2", "--db", "redis" }, "--db must be one of memory, sqlite, none; got 'redis'.")]
     [TestCase(new[] { "cluster", "start", "-n", "2", "--timeout", "-1" }, "--timeout needs a positive number of seconds, got '-1'.")]
     [TestCase(new[] { "cluster", "stop", "-n", "2" }, "Unrecognized command or argument '-n'")]
@@ -131,9 +146,9 @@ public class CliTests
     public void ReportedErrors_NameTheCommandAndWhereTheUsageIs()
     {
         var error = new StringWriter();
-        int code = Cli.ReportErrors(Parse("cluster", "start", "-n", "0"), error);
+        int code = Cli.ReportErrors(Parse("cluster", "start", "-n", "-1"), error);
         Assert.That(code, Is.EqualTo(2));
-        Assert.That(error.ToString(), Does.Contain("pympi cluster start: -n needs a number of engines of at least 1, got '0'."));
+        Assert.That(error.ToString(), Does.Contain("pympi cluster start: -n needs a number of engines of at least 0, got '-1'."));
         Assert.That(error.ToString(), Does.Contain("Run 'pympi cluster start --help' for usage."));
     }
 

@@ -22,6 +22,35 @@ public class LauncherTests
     }
 
     [Test]
+    public void CreateStartInfo_WithAHostfile_LeavesSlotsToItAndForwardsTheRanksVariablesToOpenMpi()
+    {
+        string hostfile = Path.GetTempFileName();
+        File.WriteAllText(hostfile, "node1 slots=1\nnode2 slots=1\n");
+        string? saved = Environment.GetEnvironmentVariable("PYMPI_LOG_LEVEL");
+        try
+        {
+            Environment.SetEnvironmentVariable("PYMPI_LOG_LEVEL", "Debug");
+            var hosts = MpiHosts.Create(hostfile, null, MpiFlavor.OpenMpi);
+            var psi = MpiLauncher.CreateStartInfo(Environment.ProcessorCount + 1, "true", [],
+                environment: new Dictionary<string, string> { ["JOB_SETTING"] = "1" }, hosts: hosts);
+            var words = psi.ArgumentList.ToList();
+            Assert.That(words, Does.Not.Contain("--oversubscribe"));
+            Assert.That(words, Does.Contain("--hostfile"));
+            // ssh brings a login's environment to the other hosts: what the job set and our settings travel with -x
+            Assert.That(Forwarded(words), Does.Contain("JOB_SETTING").And.Contain("PYMPI_LOG_LEVEL"));
+            Assert.That(Forwarded(words), Does.Not.Contain("OMPI_ALLOW_RUN_AS_ROOT").And.Not.Contain("PATH"));
+            Assert.That(words.IndexOf("true"), Is.GreaterThan(words.LastIndexOf("-x")), "mpiexec's words come before the program");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PYMPI_LOG_LEVEL", saved);
+            File.Delete(hostfile);
+        }
+
+        static IEnumerable<string> Forwarded(List<string> words) => words.Where((w, i) => i > 0 && words[i - 1] == "-x");
+    }
+
+    [Test]
     public void FindMpiexec_ThroughSymlinkedBin_ReturnsPathUnderTheRealDirectory()
     {
         // Debian's merged /usr: /bin is a link to usr/bin. Open MPI needs the /usr/bin path to find its prefix.

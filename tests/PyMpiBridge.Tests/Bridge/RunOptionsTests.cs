@@ -51,6 +51,55 @@ public class RunOptionsTests
         Assert.That(o.Timeout, Is.EqualTo(TimeSpan.FromSeconds(30)));
     }
 
+    [Test]
+    public void Parse_HostfileAndLaunchAgent_BecomeEachLaunchersWords()
+    {
+        string hostfile = _script + ".hosts";
+        File.WriteAllText(hostfile, "# two nodes\nnode1 slots=2\nnode2 slots=2  # the second\n");
+        try
+        {
+            var o = RunOptions.Parse(["-n", "4", "--hostfile", hostfile, "--launch-agent", "/opt/site/rsh-wrapper", _script]);
+            Assert.That(o.Hosts.Hostfile, Is.EqualTo(Path.GetFullPath(hostfile)));
+            Assert.That(o.Hosts.MpiexecArguments(MpiFlavor.OpenMpi),
+                Is.EqualTo(new[] { "--hostfile", Path.GetFullPath(hostfile), "--mca", "plm_rsh_agent", "/opt/site/rsh-wrapper" }));
+            Assert.That(o.Hosts.MpiexecArguments(MpiFlavor.Mpich),
+                Is.EqualTo(new[] { "-f", Path.GetFullPath(hostfile), "-launcher", "ssh", "-launcher-exec", "/opt/site/rsh-wrapper" }));
+            Assert.That(RunOptions.Parse([_script]).Hosts.IsDefault, Is.True);
+        }
+        finally { File.Delete(hostfile); }
+    }
+
+    [TestCase("openmpi", "node1:2\n", "is MPICH's syntax; Open MPI reads 'host slots=N'")]
+    [TestCase("mpich", "node1 slots=2\n", "is Open MPI's syntax; MPICH reads 'host:slots'")]
+    [TestCase("openmpi", "# nothing but a comment\n\n", "names no host")]
+    public void Parse_HostfileInTheOtherLaunchersSyntaxOrEmpty_IsRefusedWithTheFix(string mpi, string content, string expected)
+    {
+        string hostfile = _script + ".hosts";
+        File.WriteAllText(hostfile, content);
+        try
+        {
+            var e = Assert.Throws<ArgumentException>(() => RunOptions.Parse(["--mpi", mpi, "--hostfile", hostfile, _script]));
+            Assert.That(e!.Message, Does.Contain(expected));
+        }
+        finally { File.Delete(hostfile); }
+    }
+
+    [Test]
+    public void Parse_MissingHostfile_IsNamed()
+    {
+        var e = Assert.Throws<ArgumentException>(() => RunOptions.Parse(["--hostfile", "/no/such/hosts", _script]));
+        Assert.That(e!.Message, Does.Contain("hostfile '/no/such/hosts' does not exist"));
+    }
+
+    [Test]
+    public void Parse_HostfileWithIpv6Addresses_IsOpenMpisSyntax()
+    {
+        string hostfile = _script + ".hosts";
+        File.WriteAllText(hostfile, "fd00::1 slots=2\nfd00::2\n");
+        try { Assert.That(RunOptions.Parse(["--hostfile", hostfile, _script]).Hosts.Hostfile, Is.Not.Null); }
+        finally { File.Delete(hostfile); }
+    }
+
     [TestCase(new[] { "-n", "0", "x.py" }, "positive number of ranks")]
     [TestCase(new[] { "-n" }, "Required argument missing for option: '-n'")]
     [TestCase(new[] { "-np", "two", "x.py" }, "-np needs a positive number of ranks, got 'two'")]

@@ -108,10 +108,49 @@ def test_stop_without_a_cluster_says_so(env):
     assert "no cluster" in r.stderr
 
 
-def test_start_rejects_zero_engines(env):
-    r = _pympi("cluster", "start", "-n", "0", env=env)
+def test_start_rejects_a_negative_number_of_engines(env):
+    r = _pympi("cluster", "start", "-n", "-1", env=env)
     assert r.returncode != 0
-    assert "at least 1" in r.stderr
+    assert "at least 0" in r.stderr
+
+
+@pytest.mark.timeout(300)
+def test_engines_joining_a_lone_controller_get_one_block_of_ids_per_job(env, monkeypatch):
+    # ipcontroller then ipengine (seed 000), on one host: two MPI jobs of engines join a controller started alone
+    started = _pympi("cluster", "start", "-n", "0", "--daemon", "--cluster-id", "joined", env=env)
+    assert started.returncode == 0, started.stderr
+    assert "cluster ready: 0 MPI engines" in started.stdout
+    security = pathlib.Path(env["PYMPIBRIDGE_DIR"]) / "profile_default" / "security"
+    jobs = [subprocess.Popen([PYMPI, "cluster", "engines", "--connect", str(security / "ipcontroller-joined-engine.json"),
+                              "-n", str(n)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for n in (2, 1)]
+    try:
+        monkeypatch.setenv("PYMPIBRIDGE_DIR", env["PYMPIBRIDGE_DIR"])
+        rc = ipp.Client(cluster_id="joined", timeout=10)
+        try:
+            rc.wait_for_engines(3, timeout=120)
+            assert rc.ids == [0, 1, 2]
+
+            def where():
+                from mpi4py import MPI
+                return MPI.COMM_WORLD.Get_rank(), MPI.COMM_WORLD.Get_size()
+            # each job's ranks hold contiguous ids in rank order; which job registered first decides the order
+            assert rc[:].apply_sync(where) in ([(0, 2), (1, 2), (0, 1)], [(0, 1), (0, 2), (1, 2)])
+            assert rc.load_balanced_view().map_sync(lambda x: x * x, range(30)) == [x * x for x in range(30)]
+        finally:
+            rc.close()
+    finally:
+        stopped = _pympi("cluster", "stop", "--cluster-id", "joined", env=env)
+        outcomes = []
+        for job in jobs:
+            try:
+                outcomes.append(job.wait(60))
+            except subprocess.TimeoutExpired:
+                job.kill()
+                outcomes.append("still running 60 s after the cluster stopped")
+    assert stopped.returncode == 0, stopped.stderr
+    # the joined engines ended with the cluster, cleanly
+    assert outcomes == [0, 0], [job.stderr.read() for job in jobs]
 
 
 def test_stale_connection_file_is_reported_and_removed(env):

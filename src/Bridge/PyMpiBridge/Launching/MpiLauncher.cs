@@ -42,17 +42,21 @@ public static class MpiLauncher
         return null;
     }
 
-    /// <summary>Builds the start info for <c>mpiexec -n <paramref name="ranks"/> program args...</c>.</summary>
+    /// <summary>
+    /// Builds the start info for <c>mpiexec -n <paramref name="ranks"/> program args...</c>, on the hosts of
+    /// <paramref name="hosts"/> when given (then the hostfile's slots decide, never an automatic oversubscription).
+    /// </summary>
     public static ProcessStartInfo CreateStartInfo(
         int ranks, string program, IEnumerable<string> arguments,
         MpiFlavor flavor = MpiFlavor.OpenMpi, IEnumerable<string>? extraMpiexecArgs = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, MpiHosts? hosts = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(ranks, 1);
         string mpiexec = FindMpiexec(flavor) ?? throw new FileNotFoundException(
             flavor == MpiFlavor.OpenMpi
                 ? "Open MPI's mpiexec was not found on PATH. Install it: apt-get install openmpi-bin libopenmpi-dev"
                 : "MPICH's mpiexec.mpich was not found on PATH. Install it: apt-get install mpich libmpich-dev");
+        hosts ??= MpiHosts.Default;
 
         var psi = new ProcessStartInfo(mpiexec)
         {
@@ -61,16 +65,20 @@ public static class MpiLauncher
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        ApplyEnvironment(psi.Environment, flavor);
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+
         psi.ArgumentList.Add("-n");
         psi.ArgumentList.Add(ranks.ToString());
-        if (flavor == MpiFlavor.OpenMpi && ranks > Environment.ProcessorCount)
+        if (flavor == MpiFlavor.OpenMpi && hosts.Hostfile is null && ranks > Environment.ProcessorCount)
             psi.ArgumentList.Add("--oversubscribe");
+        foreach (string a in hosts.MpiexecArguments(flavor)) psi.ArgumentList.Add(a);
+        if (flavor == MpiFlavor.OpenMpi)
+            foreach (string a in RemoteRankEnvironment.OpenMpiArguments(RemoteRankEnvironment.Names(psi.Environment, environment?.Keys ?? [])))
+                psi.ArgumentList.Add(a);
         foreach (string a in extraMpiexecArgs ?? []) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add(program);
         foreach (string a in arguments) psi.ArgumentList.Add(a);
-
-        ApplyEnvironment(psi.Environment, flavor);
-        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         return psi;
     }
 
