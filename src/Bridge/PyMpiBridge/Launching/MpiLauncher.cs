@@ -43,10 +43,12 @@ public static class MpiLauncher
     }
 
     /// <summary>Builds the start info for <c>mpiexec -n <paramref name="ranks"/> program args...</c>.</summary>
+    /// <param name="oversubscribe">Whether Open MPI may start more ranks than it has slots; null: when
+    /// <paramref name="ranks"/> exceeds this machine's cores (a Slurm allocation's slots are its tasks, so pympi run passes false there).</param>
     public static ProcessStartInfo CreateStartInfo(
         int ranks, string program, IEnumerable<string> arguments,
         MpiFlavor flavor = MpiFlavor.OpenMpi, IEnumerable<string>? extraMpiexecArgs = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, bool? oversubscribe = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(ranks, 1);
         string mpiexec = FindMpiexec(flavor) ?? throw new FileNotFoundException(
@@ -54,16 +56,10 @@ public static class MpiLauncher
                 ? "Open MPI's mpiexec was not found on PATH. Install it: apt-get install openmpi-bin libopenmpi-dev"
                 : "MPICH's mpiexec.mpich was not found on PATH. Install it: apt-get install mpich libmpich-dev");
 
-        var psi = new ProcessStartInfo(mpiexec)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
+        var psi = Redirected(mpiexec);
         psi.ArgumentList.Add("-n");
         psi.ArgumentList.Add(ranks.ToString());
-        if (flavor == MpiFlavor.OpenMpi && ranks > Environment.ProcessorCount)
+        if (flavor == MpiFlavor.OpenMpi && (oversubscribe ?? ranks > Environment.ProcessorCount))
             psi.ArgumentList.Add("--oversubscribe");
         foreach (string a in extraMpiexecArgs ?? []) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add(program);
@@ -73,6 +69,15 @@ public static class MpiLauncher
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         return psi;
     }
+
+    /// <summary>Start info for <paramref name="program"/> with every stream redirected and no shell.</summary>
+    internal static ProcessStartInfo Redirected(string program) => new(program)
+    {
+        RedirectStandardOutput = true,
+        RedirectStandardError = true,
+        RedirectStandardInput = true,
+        UseShellExecute = false,
+    };
 
     /// <summary>Environment our launches need: run-as-root permission, container-safe shared memory.</summary>
     public static void ApplyEnvironment(IDictionary<string, string?> env, MpiFlavor flavor)
