@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Runs every test runner (NUnit via dotnet test, then pytest) on an already built tree and ends
-# with one line "N passed, N failed" totalling all runners. Exit code non-zero if any test failed
-# or a runner could not run.
+# Runs every test runner (NUnit via dotnet test, then pytest, then the suites that start their own infrastructure:
+# tests/slurm) on an already built tree and ends with one line "N passed, N failed" totalling all runners; a suite
+# that cannot run on this machine is reported just before it, "N skipped: why", and counts neither as passed nor as
+# failed. Exit code non-zero if any test failed or a runner could not run.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
-passed=0; failed=0; status=0
+passed=0; failed=0; skipped=0; status=0
+skip_reasons=()
 
 # --- NUnit (unit + multi-rank integration; every multi-rank test has its own timeout,
 #     the blame-hang timeout is a last line of defence against a stuck test host) ---
@@ -35,7 +37,12 @@ count_dotnet benchmarks benchmarks/PyMpiBridge.Benchmarks.Tests/PyMpiBridge.Benc
 count_pytest() {
   local name=$1; shift
   "$@" 2>&1 | tee "$log/$name.txt"
-  local rc=${PIPESTATUS[0]}
+  add_pytest_counts "$name" "${PIPESTATUS[0]}"
+}
+
+# add_pytest_counts NAME EXIT-CODE: adds the counts of the pytest summary in $log/NAME.txt.
+add_pytest_counts() {
+  local name=$1 rc=$2
   local summary p f
   summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?)[^=]* in [0-9.]+s' "$log/$name.txt" | tail -n 1 || true)
   p=$(grep -oE '[0-9]+ passed' <<<"$summary" | awk '{s+=$1} END {print s+0}')
@@ -54,5 +61,20 @@ if compgen -G "tests/python/hosted/test_*.py" >/dev/null; then
   count_pytest hosted ./pympi run -m pytest -q -p no:cacheprovider tests/python/hosted
 fi
 
+# --- suites that start their own infrastructure; exit code 77 = cannot run here, the last line says why ---
+# Runs one such suite: its pytest summary counts as any other; a skip is counted and its reason kept for the end.
+count_suite() {
+  local name=$1; shift
+  "$@" 2>&1 | tee "$log/$name.txt"
+  local rc=${PIPESTATUS[0]}
+  if [[ $rc -eq 77 ]]; then
+    skipped=$((skipped + 1)); skip_reasons+=("$(tail -n 1 "$log/$name.txt")")
+    return
+  fi
+  add_pytest_counts "$name" "$rc"
+}
+count_suite slurm tests/slurm/run.sh
+
+[[ $skipped -eq 0 ]] || printf '%s skipped (not counted as passed): %s\n' "$skipped" "$(IFS=';'; echo "${skip_reasons[*]}")"
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 && $status -eq 0 ]]
