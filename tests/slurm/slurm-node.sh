@@ -105,7 +105,7 @@ marked() {
 }
 
 # signal_pidfile FILE SIG: signals the pid in FILE if it is alive
-signal_pidfile() { [[ -f $1 ]] && kill "-$2" "$(cat "$1")" 2>/dev/null; }
+signal_pidfile() { local pid; pid=$(cat "$1" 2>/dev/null) && [[ -n $pid ]] && kill "-$2" "$pid" 2>/dev/null; }
 
 wait_gone() { # wait_gone SECONDS: until no marked process is left
   for _ in $(seq $(($1 * 10))); do [[ -z "$(marked)" ]] && return 0; sleep 0.1; done

@@ -75,6 +75,8 @@ def test_cluster_engines_are_a_slurm_job_that_serves_clients_and_stop_ends_it(en
         job = json.loads(connection_file(env, "slurm1").read_text())["slurm_job"]
         state = job_state(env, job)
         assert (state["JobState"], state["NumTasks"], state["JobName"]) == ("RUNNING", "4", "pympi-engines-default-slurm1"), state
+        listed = run([PYMPI, "cluster", "list"], env, timeout=60)
+        assert f"(engines: Slurm job {job})" in listed.stdout, describe(listed)
 
         client = run([sys.executable, "-c", CLIENT, "slurm1"], env, timeout=120)
         assert client.returncode == 0, describe(client)

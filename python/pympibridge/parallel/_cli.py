@@ -147,7 +147,8 @@ def _list(args):
     print(f"{'PROFILE':<12} {'CLUSTER ID':<24} {'ENGINES':>7} {'STATE':<8} {'PID':>7}  CONTROLLER")
     for profile, cluster_id, data, alive in clusters:
         print(f"{profile:<12} {cluster_id or '(default)':<24} {data.get('n', '?'):>7} "
-              f"{'running' if alive else 'stale':<8} {data.get('pid', '?'):>7}  {data.get('controller', '?')}")
+              f"{'running' if alive else 'stale':<8} {data.get('pid', '?'):>7}  {data.get('controller', '?')}"
+              + (f" (engines: Slurm job {data['slurm_job']})" if data.get("slurm_job") else ""))
     return 0
 
 
