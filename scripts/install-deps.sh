@@ -17,25 +17,37 @@ packages=(
   iproute2 util-linux hostname      # tests/multihost: simulated hosts (ip netns, unshare --uts, hostname)
   "$@"
 )
+# Installed without the packages they recommend: slurm-wlm-basic-plugins alone recommends some 30 plugin packages
+# (HDF5, ROCm, IPMI ...) that a single-node test Slurm never loads; the basic plugins hold PMIx, PMI-2 and cons_tres.
+lean_packages=(
+  slurmctld slurmd slurm-client munge  # Slurm 22.05: tests/slurm start a private single-node Slurm (pympi under srun/sbatch)
+)
 
-missing=()
-for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  [[ $status == "install ok installed" ]] || missing+=("$p")
-done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+# missing NAME...: the packages of NAME... not installed
+missing() {
+  local p status
+  for p in "$@"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [[ $status == "install ok installed" ]] || echo "$p"
+  done
+}
+mapfile -t missing < <(missing "${packages[@]}")
+mapfile -t missing_lean < <(missing "${lean_packages[@]}")
+[[ ${#missing[@]} -eq 0 && ${#missing_lean[@]} -eq 0 ]] && exit 0
 
+all_missing=("${missing[@]}" "${missing_lean[@]}")
 if ! command -v apt-get >/dev/null; then
-  echo "install-deps: missing packages (${missing[*]}) and no apt-get: install them with your package manager." >&2
+  echo "install-deps: missing packages (${all_missing[*]}) and no apt-get: install them with your package manager." >&2
   exit 1
 fi
 sudo=""
 if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${all_missing[*]}" >&2; exit 1; }
   sudo="sudo"
 fi
-echo "install-deps: installing ${missing[*]}" >&2
+echo "install-deps: installing ${all_missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq >/dev/null
-$sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+[[ ${#missing[@]} -eq 0 ]] || $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+[[ ${#missing_lean[@]} -eq 0 ]] || $sudo apt-get install -y -qq --no-install-recommends "${missing_lean[@]}" >/dev/null
 echo "install-deps: done" >&2

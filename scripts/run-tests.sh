@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Runs every test runner (NUnit via dotnet test, then pytest) on an already built tree and ends
-# with one line "N passed, N failed" totalling all runners. Exit code non-zero if any test failed
-# or a runner could not run. Skipped tests are never counted as passed: their number is printed on the
-# line before (their reasons are in each runner's output).
+# Runs every test runner (NUnit via dotnet test, then pytest, then the suites that start their own infrastructure:
+# simulated hosts, tests/slurm) on an already built tree and ends with one line "N passed, N failed" totalling all
+# runners. Skipped tests and suites that cannot run on this machine are never counted as passed: their number (and a
+# suite's reason) is printed on the line before. Exit code non-zero if any test failed or a runner could not run.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 passed=0; failed=0; skipped=0; status=0
+skip_reasons=()
 
 # --- NUnit (unit + multi-rank integration; every multi-rank test has its own timeout,
 #     the blame-hang timeout is a last line of defence against a stuck test host) ---
@@ -37,7 +38,12 @@ count_dotnet benchmarks benchmarks/PyMpiBridge.Benchmarks.Tests/PyMpiBridge.Benc
 count_pytest() {
   local name=$1; shift
   "$@" 2>&1 | tee "$log/$name.txt"
-  local rc=${PIPESTATUS[0]}
+  add_pytest_counts "$name" "${PIPESTATUS[0]}"
+}
+
+# add_pytest_counts NAME EXIT-CODE: adds the counts of the pytest summary in $log/NAME.txt.
+add_pytest_counts() {
+  local name=$1 rc=$2
   local summary p f s
   summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?|skipped)[^=]* in [0-9.]+s' "$log/$name.txt" | tail -n 1 || true)
   p=$(grep -oE '[0-9]+ passed' <<<"$summary" | awk '{s+=$1} END {print s+0}')
@@ -61,11 +67,28 @@ fi
 #     be made, every test there is skipped with the reason (-rs prints it) and counted below as skipped ---
 count_pytest multihost /usr/bin/python3 -m pytest -q -rs -p no:cacheprovider tests/multihost
 
+# --- suites that start their own infrastructure; exit code 77 = cannot run here, the last line says why ---
+# Runs one such suite: its pytest summary counts as any other; a skip is counted and its reason kept for the end.
+count_suite() {
+  local name=$1; shift
+  "$@" 2>&1 | tee "$log/$name.txt"
+  local rc=${PIPESTATUS[0]}
+  if [[ $rc -eq 77 ]]; then
+    skipped=$((skipped + 1)); skip_reasons+=("$(tail -n 1 "$log/$name.txt")")
+    return
+  fi
+  add_pytest_counts "$name" "$rc"
+}
+count_suite slurm tests/slurm/run.sh
+
 # The names of failed tests again at the end, where a truncated log still shows them.
 if grep -hE '^\s*Failed [A-Za-z_]' "$log"/*.txt >/dev/null 2>&1; then
   echo "failed tests:"; grep -hE '^\s*Failed [A-Za-z_]' "$log"/*.txt | sed -E 's/^\s*/  /'
 fi
 grep -hE '^(FAILED|ERROR) ' "$log"/*.txt 2>/dev/null | sed -E 's/^/  /' || true
-[[ $skipped -eq 0 ]] || echo "$skipped skipped (not passed: the reasons are in the output above)"
+if [[ $skipped -gt 0 ]]; then
+  reasons=""; [[ ${#skip_reasons[@]} -eq 0 ]] || reasons=": $(IFS=';'; echo "${skip_reasons[*]}")"
+  echo "$skipped skipped (not counted as passed; the reasons are in the output above)$reasons"
+fi
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 && $status -eq 0 ]]

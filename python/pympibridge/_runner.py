@@ -58,7 +58,8 @@ def _report(rank, mpi_library):
     if _failed_inside_mpi4py_import():
         text += ("\nhint: mpi4py could not start on the MPI library this rank loaded "
                  f"({mpi_library or 'unknown'}). mpi4py must be built on the same MPI: run with the MPI it was "
-                 "built on (Debian's is Open MPI: pympi run --mpi openmpi, the default), or set PYMPI_MPI_LIBRARY "
+                 "built on (Debian's is Open MPI: pympi run --mpi openmpi, the default; under srun, --mpi=pmix), "
+                 "or set PYMPI_MPI_LIBRARY "
                  "to that library.")
     sys.stderr.write("".join(prefix + line + "\n" for line in text.split("\n")))
     sys.stderr.flush()

@@ -9,6 +9,7 @@ import time
 
 from . import _files
 from . import _launch
+from . import _slurm
 
 
 def _start(args):
@@ -21,16 +22,21 @@ def _start(args):
         _launch.refuse_if_running(args.profile, args.cluster_id,
                                   "stop it with 'pympi cluster stop' or choose --cluster-id")
         proc = _launch.start_controller(args.n, args.profile, args.cluster_id, args.ip, args.db, os.getcwd(),
-                                        args.location, log_path=log_path if args.daemon else None)
+                                        args.location, log_path=log_path if args.daemon else None,
+                                        launcher=args.launcher, sbatch_args=args.sbatch_arg)
     except RuntimeError as e:
         sys.exit(f"pympi cluster start: {e}")
     try:
         client = _wait_ready(proc, path, args.n, args.timeout, log_path)
     except BaseException as e:
+        job = _slurm.recorded_job(path)
+        state = f"; {_slurm.describe_job(job)}" if job and not isinstance(e, KeyboardInterrupt) else ""
         _launch.stop_controller(proc)
+        if job:
+            _slurm.cancel(job)  # the controller cancels it on the way out; not if it had to be killed
         if isinstance(e, KeyboardInterrupt):
             sys.exit(130)
-        sys.exit(f"pympi cluster start: {e}")
+        sys.exit(f"pympi cluster start: {e}{state}")
     print(f"cluster ready: {len(client.ids)} MPI engines, controller {client._config['controller']} "
           f"(pid {proc.pid}); connect with ipp.Client("
           f"{'' if args.profile == 'default' and not args.cluster_id else repr_args(args)})", flush=True)
@@ -80,8 +86,11 @@ def _stop(args):
         name = f"{profile}:{cluster_id or '(default)'}"
         pid = data.get("pid", -1)
         if not alive:
+            if data.get("slurm_job"):
+                _slurm.cancel(data["slurm_job"])  # the controller died: its engines' job must not run on
             _remove_files(profile, cluster_id)
-            print(f"{name}: not running (stale connection file removed)")
+            print(f"{name}: not running (stale connection file removed"
+                  f"{', engines job ' + str(data['slurm_job']) + ' cancelled' if data.get('slurm_job') else ''})")
             continue
         try:
             from .client import Client
@@ -104,6 +113,8 @@ def _stop(args):
                 except ProcessLookupError:
                     pass
             status = 1
+        if data.get("slurm_job"):
+            _slurm.cancel(data["slurm_job"])  # a no-op when the controller ended it; its end when the controller died
         _remove_files(profile, cluster_id)
         print(f"{name}: stopped")
     return status
@@ -178,7 +189,8 @@ def _list(args):
     print(f"{'PROFILE':<12} {'CLUSTER ID':<24} {'ENGINES':>7} {'STATE':<8} {'PID':>7}  CONTROLLER")
     for profile, cluster_id, data, alive in clusters:
         print(f"{profile:<12} {cluster_id or '(default)':<24} {data.get('n', '?'):>7} "
-              f"{'running' if alive else 'stale':<8} {data.get('pid', '?'):>7}  {data.get('controller', '?')}")
+              f"{'running' if alive else 'stale':<8} {data.get('pid', '?'):>7}  {data.get('controller', '?')}"
+              + (f" (engines: Slurm job {data['slurm_job']})" if data.get("slurm_job") else ""))
     return 0
 
 
@@ -197,6 +209,10 @@ def main(argv=None):
     start.add_argument("--location", default=None, help="address other hosts use to reach this one")
     start.add_argument("--db", default="memory", choices=["memory", "sqlite", "none"], help="task database")
     start.add_argument("--timeout", type=float, default=120, help="seconds to wait for the engines")
+    start.add_argument("--launcher", default="local", choices=["local", "slurm"],
+                       help="local: engines are a `pympi run` here; slurm: a batch job of N tasks (sbatch)")
+    start.add_argument("--sbatch-arg", action="append", default=[],
+                       help="one more option for the engines' batch job (repeat: --sbatch-arg=--time=30)")
     stop = sub.add_parser("stop", help="stop a cluster (engines and controller)")
     stop.add_argument("--profile", default="default")
     stop.add_argument("--cluster-id", default="")

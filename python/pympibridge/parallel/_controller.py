@@ -26,6 +26,7 @@ from . import _files
 from . import _limits
 from . import _launch
 from . import _protocol as P
+from . import _slurm
 from . import _wire
 
 log = logging.getLogger("pympibridge.parallel.controller")
@@ -59,8 +60,10 @@ class _Peer:
 
 class Controller:
     def __init__(self, n, profile=None, cluster_id="", ip="127.0.0.1", db="memory", location=None, workdir=None,
-                 mpi_args=(), engine_timeout=60.0):
+                 mpi_args=(), engine_timeout=60.0, launcher="local", sbatch_args=()):
         self.n = n
+        self.launcher = launcher
+        self.sbatch_args = list(sbatch_args)
         self.profile = profile or "default"
         self.cluster_id = cluster_id or ""
         self.ip = ip
@@ -100,6 +103,8 @@ class Controller:
         common = {"key": self.key.hex(), "controller": self.url, "cluster_id": self.cluster_id,
                   "profile": self.profile, "pid": os.getpid(), "n": self.n, "db": self.db_kind,
                   "created": time.time(), "workdir": self.workdir}
+        if getattr(self.process, "job_id", None) is not None:
+            common["slurm_job"] = self.process.job_id  # `pympi cluster stop` cancels it even without us
         engine_ip = "0.0.0.0" if self.ip in ("*", "0.0.0.0", "") else self.ip
         _files.write_private_json(self.engine_file, dict(common, engine_ip=engine_ip))
         _files.write_private_json(self.client_file, common)
@@ -117,16 +122,26 @@ class Controller:
             ["-m", "pympibridge.parallel._engine", self.engine_file]
         logpath = _files.log_file(self.profile, self.cluster_id, "engines")
         log.info("starting %d engines: %s (output in %s)", self.n, " ".join(cmd), logpath)
-        out = open(logpath, "ab")
-        self.process = subprocess.Popen(cmd, cwd=self.workdir, env=dict(_launch.engine_environment(),
-                                        PYMPI_ENGINE_JOB=self.own_job), stdout=out,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        out.close()
+        env = dict(_launch.engine_environment(), PYMPI_ENGINE_JOB=self.own_job)  # the job token: ids = ranks
+        if self.launcher == "slurm":
+            self.process = _slurm.SlurmEngines.submit(
+                self.n, cmd, self.workdir, env, logpath,
+                _slurm.script_path(_files.profile_dir(self.profile), self.cluster_id),
+                _slurm.job_name(self.profile, self.cluster_id), self.sbatch_args)
+            self.write_files()  # with the job id
+        else:
+            with open(logpath, "ab") as out:
+                self.process = _launch.LocalEngines(cmd, cwd=self.workdir, env=env, stdout=out,
+                                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                                    start_new_session=True)
+        log.info("engines: %s", self.process.describe())
         proc, generation = self.process, self.generation
         threading.Thread(target=self._watch_engines, args=(proc, generation), daemon=True,
                          name="engine-watch").start()
 
     def _watch_engines(self, proc, generation):
+        if isinstance(proc, _slurm.SlurmEngines):
+            self._warn_if_out_of_reach(proc)
         code = proc.wait()
         if self.stopping.is_set() or generation != self.generation:
             return
@@ -143,6 +158,15 @@ class Controller:
         """What clients are told when the engines' MPI job is over: its exit code and where its output is."""
         return {"code": self.engines_exit_code, "log": _files.log_file(self.profile, self.cluster_id, "engines")}
 
+    def _warn_if_out_of_reach(self, job):
+        """Engines a Slurm job runs on other nodes cannot reach a controller bound to loopback: say so once it runs."""
+        while job.poll() is None and job.node_list is None and not self.stopping.is_set():
+            time.sleep(job.poll_interval)
+        if job.runs_elsewhere() and self.ip in ("127.0.0.1", "localhost", "::1"):
+            log.error("the engines' %s runs on %s, but this controller listens on %s only: they cannot register. "
+                      "Start the cluster with --ip '*' (and --location ADDR if this host's name does not reach it).",
+                      job.describe(), job.node_list, self.ip)
+
     def stop_engines(self, timeout=5.0):
         self.engines_stopping = True
         proc = self.process
@@ -155,24 +179,19 @@ class Controller:
                 pass
         if proc is None:
             return
+        if not peers and proc.waiting_in_queue():
+            proc.signal_all(signal.SIGKILL)  # a batch job still queued has no engine to tell: cancel it now
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
             log.warning("engines did not stop within %.0f s: terminating them", timeout)
-            self._kill_group(proc, signal.SIGTERM)
+            proc.signal_all(signal.SIGTERM)
             try:
                 proc.wait(3)
             except subprocess.TimeoutExpired:
-                self._kill_group(proc, signal.SIGKILL)
+                proc.signal_all(signal.SIGKILL)
                 proc.wait()
-        self._kill_group(proc, signal.SIGKILL)  # stragglers of the session (an orphaned rank) go too
-
-    @staticmethod
-    def _kill_group(proc, sig):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+        proc.signal_all(signal.SIGKILL)  # stragglers (a rank orphaned in the session; a job step still ending) go too
 
     def restart_engines(self):
         self.stop_engines()
@@ -480,6 +499,9 @@ def main(argv=None):
     parser.add_argument("--db", default="memory", choices=["memory", "sqlite", "none"])
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--mpi-arg", action="append", default=[], help="extra argument for `pympi run`")
+    parser.add_argument("--launcher", default="local", choices=["local", "slurm"],
+                        help="local: the engines are a child `pympi run`; slurm: they are a batch job (sbatch)")
+    parser.add_argument("--sbatch-arg", action="append", default=[], help="extra option for the engines' batch job")
     args = parser.parse_args(argv)
     _limits.raise_open_files_limit()  # a socket per engine and client
     if args.n < 0:
@@ -487,11 +509,16 @@ def main(argv=None):
     logging.basicConfig(level=os.environ.get("PYMPI_LOG_LEVEL", "WARNING").upper(),
                         format="[controller] %(levelname)s %(message)s")
     ctl = Controller(args.n, args.profile, args.cluster_id, args.ip, args.db, args.location, args.workdir,
-                     args.mpi_arg)
+                     args.mpi_arg, launcher=args.launcher, sbatch_args=args.sbatch_arg)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: threading.Thread(target=ctl.shutdown, daemon=True).start())
     ctl.write_files()
-    ctl.start_engines()
+    try:
+        ctl.start_engines()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:  # sbatch refused, or no pympi to run
+        log.error("the engines could not be started: %s", e)
+        ctl.shutdown()
+        sys.exit(f"the engines could not be started: {e}")
     print(f"controller listening at {ctl.url}; connection file {ctl.client_file}", flush=True)
     ctl.serve()
 

@@ -2,13 +2,15 @@
 
 The engines are ``pympi run -n N -m pympibridge.parallel._engine``: an MPI job of PyMpiBridge ranks. The caller may
 itself be an MPI process (a client script under ``./pympi run``, a singleton mpi4py program); the variables its MPI
-set up for *it* would make the engines' ``mpiexec`` join the wrong job, so they are removed.
+set up for *it* would make the engines' ``mpiexec`` join the wrong job, so they are removed (a Slurm allocation's own
+variables stay: inside one the engines use it; only those of the srun step the caller may be a task of go).
 """
 
 import os
 import re
 import shlex
 import shutil
+import subprocess
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../pympibridge
 
@@ -17,7 +19,8 @@ _JOB_VARIABLES = re.compile(
     r"^(PMIX_|PMI_|HYDRA_|MPIR_|ORTE_|OMPI_COMM_WORLD_|OMPI_MCA_ess|OMPI_MCA_orte_|OMPI_MCA_pmix|"
     r"OMPI_MCA_initial_wdir$|OMPI_MCA_shmem_RUNTIME_QUERY_hint$|OMPI_APP_CTX_NUM_PROCS$|OMPI_NUM_APP_CTX$|"
     r"OMPI_ARGV$|OMPI_COMMAND$|OMPI_FILE_LOCATION$|OMPI_FIRST_RANKS$|OMPI_UNIVERSE_SIZE$|MPI_LOCALRANKID$|"
-    r"MPI_LOCALNRANKS$)")
+    r"MPI_LOCALNRANKS$|PALS_|SLURM_STEP_|SLURM_STEPID$|SLURM_PROCID$|SLURM_LOCALID$|SLURM_NODEID$|SLURM_MPI_TYPE$|"
+    r"SLURM_TASK_PID$|SLURM_GTIDS$)")
 
 
 def pympi_command():
@@ -42,6 +45,23 @@ def pympi_command():
     raise RuntimeError(
         "cannot find the pympi tool to start engines: set PYMPI_HOME to the PyMpiBridge checkout (the directory "
         "holding ./pympi) or PYMPI_COMMAND to the command that runs it")
+
+
+class LocalEngines(subprocess.Popen):
+    """The engines' MPI job as a child process leading a session of its own (``_slurm.SlurmEngines`` is the other kind)."""
+
+    def signal_all(self, sig):
+        """Signals the whole session: mpiexec, the ranks, and any rank a crash orphaned."""
+        try:
+            os.killpg(self.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def waiting_in_queue(self):
+        return False  # started at once
+
+    def describe(self):
+        return f"process {self.pid}"
 
 
 def engine_environment():
@@ -73,17 +93,21 @@ def refuse_if_running(profile, cluster_id, hint):
 
 
 def start_controller(n, profile, cluster_id, ip, db, workdir, location=None, mpi_args=(), log_path=None,
-                     log_level=None):
+                     log_level=None, launcher="local", sbatch_args=()):
     """Starts ``python -m pympibridge.parallel._controller``. With ``log_path`` its output goes there and it gets a
-    session of its own (stopping it takes everything it started); without, it shares this terminal."""
-    import subprocess
+    session of its own (stopping it takes everything it started); without, it shares this terminal. ``launcher`` is
+    ``local`` (the engines are a child ``pympi run``) or ``slurm`` (they are a batch job, ``sbatch_args`` its options)."""
     import sys
     pympi_command()  # fail now, with what to do, if the engines could not be started
+    if launcher == "slurm":
+        from . import _slurm
+        _slurm.require_commands()
     cmd = [sys.executable, "-m", "pympibridge.parallel._controller", "-n", str(n), "--profile", profile,
-           "--cluster-id", cluster_id, "--ip", ip, "--db", db, "--workdir", workdir]
+           "--cluster-id", cluster_id, "--ip", ip, "--db", db, "--workdir", workdir, "--launcher", launcher]
     if location:
         cmd += ["--location", location]
     cmd += ["--mpi-arg=" + arg for arg in mpi_args]
+    cmd += ["--sbatch-arg=" + arg for arg in sbatch_args]
     env = engine_environment()
     if log_level:
         env["PYMPI_LOG_LEVEL"] = str(log_level)
@@ -119,7 +143,6 @@ def stop_controller(proc, grace=15):
     """SIGTERM (the controller stops its engines), then SIGKILL after ``grace`` s; a controller in a session of its
     own takes with it anything it started and left behind."""
     import signal
-    import subprocess
 
     def kill(sig):
         try:

@@ -2,7 +2,8 @@
 
 ``Cluster(n=4).start_and_connect_sync()`` starts ``python -m pympibridge.parallel._controller``, which starts the
 engines with ``pympi run -n 4`` (our engines are always MPI engines; ipyparallel 7's
-``engine_launcher_class="MPI"`` is accepted). ``with Cluster(n=4) as rc:`` stops everything on exit.
+``engine_launcher_class="MPI"`` is accepted; ``"Slurm"`` makes the engines a batch job of n tasks, as ipyparallel's
+``SlurmEngineSetLauncher``). ``with Cluster(n=4) as rc:`` stops everything on exit.
 """
 
 import asyncio
@@ -13,11 +14,14 @@ import time
 
 from . import _files
 from . import _launch
+from . import _slurm
 from . import error
 from .client import Client
 
 _MPI_LAUNCHERS = {"mpi", "mpiexec", "mpirun", "mpienginesetlauncher", "mpiengineset", "local", "localengineset",
                   "localenginesetlauncher", "pympi"}
+# ipyparallel's Slurm engine launcher: the engines become a batch job of n tasks (still MPI ranks of one job)
+_SLURM_LAUNCHERS = {"slurm", "slurmengineset", "slurmenginesetlauncher"}
 
 
 def _launcher_name(value):
@@ -25,9 +29,9 @@ def _launcher_name(value):
         return "mpi"
     name = value if isinstance(value, str) else getattr(value, "__name__", str(value))
     short = name.rsplit(".", 1)[-1].lower()
-    if short not in _MPI_LAUNCHERS:
+    if short not in _MPI_LAUNCHERS | _SLURM_LAUNCHERS:
         raise ValueError(f"engine_launcher_class={value!r}: pympibridge engines are MPI ranks started with "
-                         "pympi run; use 'MPI' (or leave it out)")
+                         "pympi run, here or as a Slurm job; use 'MPI' (or leave it out) or 'Slurm'")
     return short
 
 
@@ -36,13 +40,17 @@ class Cluster:
 
     def __init__(self, n=None, profile=None, cluster_id=None, engine_launcher_class=None,
                  controller_launcher_class=None, controller_ip=None, controller_location=None, db="memory",
-                 log_level=None, engine_timeout=60, mpi_args=(), work_dir=None, **kwargs):
+                 log_level=None, engine_timeout=60, mpi_args=(), work_dir=None, sbatch_args=(), **kwargs):
+        if engine_launcher_class is None and isinstance(kwargs.get("engines"), str):
+            engine_launcher_class = kwargs["engines"]  # ipyparallel 8 spelling: Cluster(engines="slurm")
         self.n = n if n is not None else (os.cpu_count() or 1)
         self.profile = profile or "default"
         if cluster_id is None:
             cluster_id = f"{int(time.time())}-{''.join(random.choices(string.ascii_lowercase, k=4))}"
         self.cluster_id = cluster_id
         self.engine_launcher_class = _launcher_name(engine_launcher_class)
+        self.launcher = "slurm" if self.engine_launcher_class in _SLURM_LAUNCHERS else "local"
+        self.sbatch_args = list(sbatch_args)
         self.controller_ip = controller_ip or "127.0.0.1"
         self.controller_location = controller_location
         self.db = db
@@ -73,7 +81,8 @@ class Cluster:
         self._log_path = _files.log_file(self.profile, self.cluster_id, "controller")
         self._proc = _launch.start_controller(self.n, self.profile, self.cluster_id, self.controller_ip, self.db,
                                               self.work_dir, self.controller_location, self.mpi_args,
-                                              log_path=self._log_path, log_level=self.log_level)
+                                              log_path=self._log_path, log_level=self.log_level,
+                                              launcher=self.launcher, sbatch_args=self.sbatch_args)
         try:
             _launch.wait_for_controller(self._proc, self.cluster_file, 30)
         except (RuntimeError, TimeoutError) as e:
@@ -103,8 +112,10 @@ class Cluster:
         try:
             client.wait_for_engines(self.n, timeout=self.engine_timeout)
         except TimeoutError as e:
+            job = _slurm.recorded_job(self.cluster_file)
+            state = f"; {_slurm.describe_job(job)}" if job else ""
             self.stop_cluster_sync()
-            raise TimeoutError(f"{e}; engines' log: {_files.log_file(self.profile, self.cluster_id, 'engines')}") from None
+            raise TimeoutError(f"{e}{state}; engines' log: {_files.log_file(self.profile, self.cluster_id, 'engines')}") from None
         except error.EngineError as e:
             # the engines' job failed before all registered (no Python, a crash at import ...): say why, leave nothing
             why = _ranks_reasons(_files.log_file(self.profile, self.cluster_id, "engines"))
@@ -141,7 +152,10 @@ class Cluster:
 
     def _terminate(self):
         if self._proc is not None:
+            job = _slurm.recorded_job(self.cluster_file)
             _launch.stop_controller(self._proc)
+            if job:
+                _slurm.cancel(job)  # the controller cancels it on the way out; not if it had to be killed
             self._proc = None
 
     # ---- asyncio API -------------------------------------------------------------------------------------------

@@ -69,6 +69,15 @@ public static class ClusterCommand
     private static readonly Option<string?> Location = new("--location") { Description = "address other hosts use to reach this one", HelpName = "ADDR" };
     private static readonly Option<string> Db = OptionShapes.OneOf("--db", "task database", "memory", "sqlite", "none");
     private static readonly Option<double> StartTimeout = Timeout("seconds to wait for the engines", 120);
+    private static readonly Option<string> Launcher = OptionShapes.OneOf("--launcher",
+        "what starts the engines: local (pympi run here) or slurm (a batch job of N tasks, stopped with scancel)", "local", "slurm");
+    private static readonly Option<string[]> SbatchArg = new("--sbatch-arg")
+    {
+        Description = "one more option for the engines' batch job with --launcher slurm (repeat: --sbatch-arg=--time=30 --sbatch-arg=--partition=debug)",
+        HelpName = "ARG",
+        Arity = ArgumentArity.ZeroOrMore,
+        AllowMultipleArgumentsPerToken = false,
+    };
     private static readonly Option<bool> All = new("--all") { Description = "stop every cluster" };
     private static readonly Option<double> StopTimeout = Timeout("seconds to wait for the controller to exit before killing it", 20);
 
@@ -77,8 +86,13 @@ public static class ClusterCommand
     {
         var start = new Command("start", "start a controller and N MPI engines")
         {
-            Engines, StartProfile, StartClusterId, Daemon, Ip, Location, Db, StartTimeout,
+            Engines, StartProfile, StartClusterId, Daemon, Ip, Location, Db, StartTimeout, Launcher, SbatchArg,
         };
+        start.Validators.Add(r =>
+        {
+            if (r.GetValue(SbatchArg) is { Length: > 0 } && r.GetValue(Launcher) != "slurm")
+                r.AddError("--sbatch-arg applies to --launcher slurm only.");
+        });
         var stop = new Command("stop", "stop a cluster (engines and controller)") { StopProfile, StopClusterId, All, StopTimeout };
         var list = new Command("list", "list clusters and whether they run");
         var engines = new Command("engines", "start N MPI engines here that join a running cluster, e.g. from another host (ipengine)")
@@ -108,6 +122,8 @@ public static class ClusterCommand
                 ];
                 if (result.GetValue(Location) is { } location) start.AddRange(["--location", location]);
                 if (result.GetValue(Daemon)) start.Add("--daemon");
+                start.AddRange(["--launcher", Text(Launcher)]);
+                foreach (string arg in result.GetValue(SbatchArg) ?? []) start.Add("--sbatch-arg=" + arg);
                 return start;
             case "stop":
                 List<string> stop =

@@ -33,13 +33,14 @@ public static class InfoCommand
         {
             var level = MpiEnvironment.Init();
             Row("library", MpiEnvironment.LibraryPath);
-            Row("implementation", MpiEnvironment.LibraryVersion.Split('\n')[0].Trim());
+            Row("implementation", $"{MpiEnvironment.Implementation} ({MpiEnvironment.LibraryVersion.Split('\n')[0].Trim()})");
             Row("ABI", MpiEnvironment.Abi.ToString());
+            Row("launched by", MpiEnvironment.Launch is { Kind: not MpiLauncherKind.None } launch ? $"{launch.Launcher} ({launch.Evidence})" : "no launcher (a 1-rank world)");
             Row("MPI standard", MpiEnvironment.Version.ToString());
             Row("thread level", level.ToString());
             Row("processor", MpiEnvironment.ProcessorName);
         }
-        catch (Exception e) when (e is DllNotFoundException or InvalidOperationException or EntryPointNotFoundException or MpiException)
+        catch (Exception e) when (e is DllNotFoundException or InvalidOperationException or EntryPointNotFoundException or MpiException or MpiLaunchException)
         {
             ok = false;
             Row("error", e.Message);

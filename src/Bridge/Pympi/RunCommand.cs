@@ -21,7 +21,7 @@ public static class RunCommand
 
     private static readonly Option<int> RanksOption = new("-n", "-np", "--np")
     {
-        Description = "number of MPI ranks; 1 runs in this process without mpiexec",
+        Description = "number of MPI ranks; 1 runs in this process without mpiexec (default 1; inside a Slurm allocation, its task count)",
         HelpName = "N",
         DefaultValueFactory = _ => 1,
         CustomParser = r => Cli.WholeNumber(r, 1, "a positive number of ranks"),
@@ -45,6 +45,19 @@ public static class RunCommand
         },
     };
 
+    private static readonly Option<RankLauncher?> LauncherOption = new("--launcher")
+    {
+        Description = "what starts the ranks: mpiexec (default; inside a Slurm allocation it uses the allocation) or srun " +
+                      "(Slurm's direct launch: --mpi=pmix for Open MPI, --mpi=pmi2 for MPICH)",
+        HelpName = "mpiexec|srun",
+        CustomParser = r => r.Tokens[0].Value.ToLowerInvariant() switch
+        {
+            "mpiexec" or "mpirun" => RankLauncher.Mpiexec,
+            "srun" or "slurm" => RankLauncher.Srun,
+            string other => Error<RankLauncher?>(r, $"--launcher must be mpiexec or srun, got '{other}'."),
+        },
+    };
+
     private static readonly Option<double?> TimeoutOption = new("--timeout")
     {
         Description = "end the whole job after this many seconds",
@@ -54,7 +67,7 @@ public static class RunCommand
 
     private static readonly Option<string[]> MpiexecArgOption = new("--mpiexec-arg")
     {
-        Description = "one more word for mpiexec (repeat for several: --mpiexec-arg --bind-to --mpiexec-arg none)",
+        Description = "one more word for mpiexec, or srun with --launcher srun (repeat for several: --mpiexec-arg --bind-to --mpiexec-arg none)",
         HelpName = "ARG",
         Arity = ArgumentArity.ZeroOrMore,
         AllowMultipleArgumentsPerToken = false,
@@ -120,8 +133,8 @@ public static class RunCommand
     {
         var command = new Command(name, description)
         {
-            RanksOption, PythonOption, MpiOption, TimeoutOption, HostfileOption, LaunchAgentOption, MpiexecArgOption,
-            ModuleOption, CodeOption,
+            RanksOption, PythonOption, MpiOption, LauncherOption, TimeoutOption, HostfileOption, LaunchAgentOption,
+            MpiexecArgOption, ModuleOption, CodeOption,
             ScriptArgument, ProgramArguments,
         };
         return command;
@@ -155,23 +168,26 @@ public static class RunCommand
         return new RunOptions(
             result.GetValue(RanksOption), target, result.GetValue(PythonOption), flavor,
             result.GetValue(MpiexecArgOption) ?? [], timeout is { } s ? TimeSpan.FromSeconds(s) : null,
-            MpiHosts.Create(result.GetValue(HostfileOption), result.GetValue(LaunchAgentOption), flavor));
+            MpiHosts.Create(result.GetValue(HostfileOption), result.GetValue(LaunchAgentOption), flavor),
+            result.GetValue(LauncherOption), RanksGiven: result.GetResult(RanksOption) is { Implicit: false });
 
         static string[] Optional(string? word) => word is null ? [] : [word];
     }
 
     private static async Task<int> RunAsync(RunOptions options)
     {
-        if (options.Ranks == 1 && options.MpiexecArguments.Count == 0 && options.Flavor == MpiFlavor.OpenMpi && options.Timeout is null &&
-            options.Hosts.IsDefault)
+        var placement = RankPlacement.Decide(options, SlurmAllocation.Current);
+        if (placement.InThisProcess)
             return RunRank(options.Target, options.PythonExecutable);
 
         WarmPythonProbe(options.PythonExecutable);
         var environment = new Dictionary<string, string> { ["PYTHONUNBUFFERED"] = "1" };
         string[] python = options.PythonExecutable is null ? [] : ["--python", Path.GetFullPath(options.PythonExecutable)];
-        var psi = MpiLauncher.CreateStartInfo(
-            options.Ranks, DotnetHost, [ToolAssembly, RankCommandName, .. python, .. options.Target.ToCommandLine()],
-            options.Flavor, options.MpiexecArguments, environment, options.Hosts);
+        string[] rank = [ToolAssembly, RankCommandName, .. python, .. options.Target.ToCommandLine()];
+        var psi = options.Launcher == RankLauncher.Srun
+            ? SrunLauncher.CreateStartInfo(placement.Ranks, DotnetHost, rank, options.Flavor, options.MpiexecArguments, environment)
+            : MpiLauncher.CreateStartInfo(placement.Ranks, DotnetHost, rank, options.Flavor, options.MpiexecArguments, environment,
+                placement.Oversubscribe, options.Hosts);
         return await MpiLauncher.RunAttachedAsync(psi, options.Timeout);
     }
 

@@ -27,6 +27,8 @@ public static unsafe class MpiEnvironment
     /// </summary>
     /// <exception cref="DllNotFoundException">No MPI library could be loaded (the message says what was tried and what to install).</exception>
     /// <exception cref="InvalidOperationException">MPI was finalized earlier in this process.</exception>
+    /// <exception cref="MpiLaunchException">The launcher started several ranks but the library sees a world of one, or the
+    /// environment cannot tell which library could join them (the message says what was seen and what to set).</exception>
     public static ThreadLevel Init(ThreadLevel required = ThreadLevel.Multiple)
     {
         lock (s_lock)
@@ -55,8 +57,24 @@ public static unsafe class MpiEnvironment
             s_world = Comm.CreatePredefined(abi.CommWorld, "World");
             s_self = Comm.CreatePredefined(abi.CommSelf, "Self");
             s_initialized = true;
+            RefuseLoneRankOfLargerJob();
             return s_provided;
         }
+    }
+
+    /// <summary>
+    /// Ends MPI and throws <see cref="MpiLaunchException"/> when the launcher started several ranks and the library formed a
+    /// world of one: the library does not speak the launcher's protocol (MPICH under <c>srun --mpi=pmix</c>, a wrong
+    /// <c>PYMPI_MPI_LIBRARY</c>), and each rank would otherwise compute alone as if it were the whole job.
+    /// </summary>
+    private static void RefuseLoneRankOfLargerJob()
+    {
+        string? wrong = MpiLibrary.Launch.CheckWorld(s_world!.Size, MpiLibrary.LibraryPath,
+            MpiLibrary.Implementation?.ToString() ?? "unknown", MpiLibrary.ChosenBy);
+        if (wrong is null) return;
+        if (s_ownsInitialization) Finalize(); // the lock is reentrant; MPI stays unusable in this process
+        else s_initialized = false;         // adopted: its owner finalizes; our Init keeps refusing
+        throw new MpiLaunchException(wrong);
     }
 
     /// <summary>True between a successful <see cref="Init"/> (or adoption) and <see cref="Finalize"/>.</summary>
@@ -209,6 +227,26 @@ public static unsafe class MpiEnvironment
         {
             MpiLibrary.Load();
             return MpiLibrary.LibraryPath;
+        }
+    }
+
+    /// <summary>The loaded library's implementation (Open MPI, MPICH, Intel MPI, MVAPICH, Cray MPICH) and version; loads it if needed.</summary>
+    public static MpiImplementation Implementation
+    {
+        get
+        {
+            MpiLibrary.Load();
+            return MpiLibrary.Implementation!;
+        }
+    }
+
+    /// <summary>What launched this process (read when the library was loaded); loads the library if needed.</summary>
+    public static LaunchEnvironment Launch
+    {
+        get
+        {
+            MpiLibrary.Load();
+            return MpiLibrary.Launch;
         }
     }
 

@@ -84,7 +84,18 @@ public class CliTests
         Assert.That(ClusterCommand.PythonArguments(r), Is.EqualTo(new[]
         {
             "start", "-n", "3", "--profile", "p", "--cluster-id", "c1", "--ip", "*", "--db", "sqlite", "--timeout", "30.5",
-            "--location", "10.0.0.2", "--daemon",
+            "--location", "10.0.0.2", "--daemon", "--launcher", "local",
+        }));
+    }
+
+    [Test]
+    public void ClusterStart_SlurmLauncher_PassesTheBatchOptions()
+    {
+        var r = Parse("cluster", "start", "-n", "4", "--launcher", "slurm", "--sbatch-arg=--time=30", "--sbatch-arg", "--partition=debug");
+        Assert.That(Errors(r), Is.Empty);
+        Assert.That(ClusterCommand.PythonArguments(r).TakeLast(4), Is.EqualTo(new[]
+        {
+            "--launcher", "slurm", "--sbatch-arg=--time=30", "--sbatch-arg=--partition=debug",
         }));
     }
 
@@ -96,6 +107,7 @@ public class CliTests
         Assert.That(ClusterCommand.PythonArguments(r), Is.EqualTo(new[]
         {
             "start", "-n", "2", "--profile", "default", "--cluster-id", "", "--ip", "127.0.0.1", "--db", "memory", "--timeout", "120",
+            "--launcher", "local",
         }));
     }
 
@@ -127,6 +139,8 @@ public class CliTests
     [TestCase(new[] { "cluster", "engines", "--connect", "f.json", "-n", "0" }, "-n needs a number of engines of at least 1, got '0'.")]
     [TestCase(new[] { "cluster", "engines", "-n", "2" }, "Option '--connect' is required.")]
     [TestCase(new[] { "cluster", "start", "-n", "2", "--db", "redis" }, "--db must be one of memory, sqlite, none; got 'redis'.")]
+    [TestCase(new[] { "cluster", "start", "-n", "2", "--launcher", "pbs" }, "--launcher must be one of local, slurm; got 'pbs'.")]
+    [TestCase(new[] { "cluster", "start", "-n", "2", "--sbatch-arg=--time=5" }, "--sbatch-arg applies to --launcher slurm only.")]
     [TestCase(new[] { "cluster", "start", "-n", "2", "--timeout", "-1" }, "--timeout needs a positive number of seconds, got '-1'.")]
     [TestCase(new[] { "cluster", "stop", "-n", "2" }, "Unrecognized command or argument '-n'")]
     [TestCase(new[] { "cluster", "list", "--all" }, "Unrecognized command or argument '--all'")]

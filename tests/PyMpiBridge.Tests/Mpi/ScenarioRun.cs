@@ -61,7 +61,7 @@ public sealed partial class ScenarioRun
 
     /// <summary>
     /// <c>dotnet dll args</c> started directly, not under mpiexec, with output captured: our launch environment, minus
-    /// anything a surrounding mpiexec might have set (so MPI sees no launcher), and a dumb terminal.
+    /// anything a surrounding mpiexec or srun step might have set (so MPI sees no launcher), and a dumb terminal.
     /// </summary>
     public static ProcessStartInfo OutsideLauncher(string dll, IEnumerable<string> arguments, string? workingDirectory = null)
     {
@@ -76,7 +76,8 @@ public sealed partial class ScenarioRun
         psi.ArgumentList.Add(dll);
         foreach (string a in arguments) psi.ArgumentList.Add(a);
         MpiLauncher.ApplyEnvironment(psi.Environment, MpiFlavor.OpenMpi);
-        foreach (string k in psi.Environment.Keys.Where(k => k.StartsWith("OMPI_COMM_WORLD") || k.StartsWith("PMI_") || k.StartsWith("PMIX_")).ToList())
+        foreach (string k in psi.Environment.Keys.Where(k => k.StartsWith("OMPI_COMM_WORLD") || k.StartsWith("PMI_") || k.StartsWith("PMIX_")
+                     || k.StartsWith("PALS_") || k.StartsWith("SLURM_STEP_") || k == "SLURM_MPI_TYPE").ToList())
             psi.Environment.Remove(k);
         psi.Environment["TERM"] = "dumb";
         return psi;

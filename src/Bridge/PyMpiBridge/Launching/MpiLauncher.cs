@@ -46,10 +46,13 @@ public static class MpiLauncher
     /// Builds the start info for <c>mpiexec -n <paramref name="ranks"/> program args...</c>, on the hosts of
     /// <paramref name="hosts"/> when given (then the hostfile's slots decide, never an automatic oversubscription).
     /// </summary>
+    /// <param name="oversubscribe">Whether Open MPI may start more ranks than it has slots; null: when
+    /// <paramref name="ranks"/> exceeds this machine's cores and no hostfile is given (a Slurm allocation's slots are its
+    /// tasks, so pympi run passes false there).</param>
     public static ProcessStartInfo CreateStartInfo(
         int ranks, string program, IEnumerable<string> arguments,
         MpiFlavor flavor = MpiFlavor.OpenMpi, IEnumerable<string>? extraMpiexecArgs = null,
-        IReadOnlyDictionary<string, string>? environment = null, MpiHosts? hosts = null)
+        IReadOnlyDictionary<string, string>? environment = null, bool? oversubscribe = null, MpiHosts? hosts = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(ranks, 1);
         string mpiexec = FindMpiexec(flavor) ?? throw new FileNotFoundException(
@@ -58,19 +61,13 @@ public static class MpiLauncher
                 : "MPICH's mpiexec.mpich was not found on PATH. Install it: apt-get install mpich libmpich-dev");
         hosts ??= MpiHosts.Default;
 
-        var psi = new ProcessStartInfo(mpiexec)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
+        var psi = Redirected(mpiexec);
         ApplyEnvironment(psi.Environment, flavor);
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
 
         psi.ArgumentList.Add("-n");
         psi.ArgumentList.Add(ranks.ToString());
-        if (flavor == MpiFlavor.OpenMpi && hosts.Hostfile is null && ranks > Environment.ProcessorCount)
+        if (flavor == MpiFlavor.OpenMpi && (oversubscribe ?? (hosts.Hostfile is null && ranks > Environment.ProcessorCount)))
             psi.ArgumentList.Add("--oversubscribe");
         foreach (string a in hosts.MpiexecArguments(flavor)) psi.ArgumentList.Add(a);
         if (flavor == MpiFlavor.OpenMpi)
@@ -81,6 +78,15 @@ public static class MpiLauncher
         foreach (string a in arguments) psi.ArgumentList.Add(a);
         return psi;
     }
+
+    /// <summary>Start info for <paramref name="program"/> with every stream redirected and no shell.</summary>
+    internal static ProcessStartInfo Redirected(string program) => new(program)
+    {
+        RedirectStandardOutput = true,
+        RedirectStandardError = true,
+        RedirectStandardInput = true,
+        UseShellExecute = false,
+    };
 
     /// <summary>Environment our launches need: run-as-root permission, container-safe shared memory.</summary>
     public static void ApplyEnvironment(IDictionary<string, string?> env, MpiFlavor flavor)

@@ -5,14 +5,14 @@ using PyMpiBridge.Runtime.Native;
 namespace PyMpiBridge.Mpi.Interop;
 
 /// <summary>
-/// Finds, loads and classifies the MPI library at run time, as MPI.jl does: no compiling against
-/// <c>mpi.h</c>. Order: <c>PYMPI_MPI_LIBRARY</c> if set; otherwise the implementation whose launcher
-/// started us (Open MPI sets <c>OMPI_COMM_WORLD_SIZE</c>, MPICH's hydra sets <c>PMI_SIZE</c>) first,
-/// Open MPI first when neither did. The ABI comes from <c>MPI_Get_library_version</c>, callable before Init.
+/// Finds, loads and classifies the MPI library at run time, as MPI.jl does: no compiling against <c>mpi.h</c>. Order:
+/// <c>PYMPI_MPI_LIBRARY</c> if set (a path or a soname: the way to Intel MPI, MVAPICH, Cray MPICH); otherwise the
+/// library whose protocol the launcher speaks first (<see cref="LaunchEnvironment"/>), Open MPI first when no launcher
+/// says. The implementation and ABI come from <c>MPI_Get_library_version</c>, callable before Init.
 /// </summary>
 internal static unsafe class MpiLibrary
 {
-    public const string OverrideVariable = "PYMPI_MPI_LIBRARY";
+    public const string OverrideVariable = LaunchEnvironment.LibraryVariable;
     public static readonly string[] OpenMpiNames = ["libmpi.so.40", "libmpi.so"];
     public static readonly string[] MpichNames = ["libmpich.so.12", "libmpich.so"];
 
@@ -25,18 +25,29 @@ internal static unsafe class MpiLibrary
     public static bool IsMpich { get; private set; }
     public static string LibraryPath { get; private set; } = "";
     public static string LibraryVersion { get; private set; } = "";
+    /// <summary>The loaded library's implementation, from its version text.</summary>
+    public static MpiImplementation? Implementation { get; private set; }
+    /// <summary>What launched this process, as read when the library was loaded.</summary>
+    public static LaunchEnvironment Launch { get; private set; } = LaunchEnvironment.Detect(new Dictionary<string, string>());
+    /// <summary>How the library was chosen, for messages: the override variable, or the launcher.</summary>
+    public static string ChosenBy { get; private set; } = "";
 
     /// <summary>The loaded ABI's table, loading the library on first use.</summary>
     public static MpiAbiTable Abi => s_abi ?? Load();
 
-    /// <summary>Loads the MPI library once; throws <see cref="DllNotFoundException"/> saying what was tried and what to install.</summary>
+    /// <summary>
+    /// Loads the MPI library once; throws <see cref="DllNotFoundException"/> saying what was tried and what to install, or
+    /// <see cref="MpiLaunchException"/> when the launcher's environment cannot tell which library would work.
+    /// </summary>
     public static MpiAbiTable Load()
     {
         lock (s_lock)
         {
             if (s_abi is not null) return s_abi;
+            var launch = LaunchEnvironment.Current;
+            string? overridePath = Environment.GetEnvironmentVariable(OverrideVariable);
             var attempts = new List<string>();
-            foreach (string candidate in Candidates(Environment.GetEnvironmentVariable))
+            foreach (string candidate in Candidates(launch, overridePath))
             {
                 nint handle = Libdl.OpenGlobal(candidate, out string? error);
                 if (handle == 0)
@@ -50,56 +61,54 @@ internal static unsafe class MpiLibrary
                     attempts.Add($"  {candidate}: loaded, but it has no MPI_Get_library_version: not an MPI library");
                     continue;
                 }
-                MpiAbi? kind = Classify(version);
-                if (kind is null)
+                var implementation = MpiImplementation.Classify(version);
+                if (implementation is null)
                 {
-                    attempts.Add($"  {candidate}: loaded, but its MPI_Get_library_version is neither Open MPI nor MPICH: '{FirstLine(version)}'");
+                    attempts.Add($"  {candidate}: loaded, but its MPI_Get_library_version names neither Open MPI nor an MPICH-ABI " +
+                                 $"MPI (MPICH, Intel MPI, MVAPICH, Cray MPICH): '{FirstLine(version)}'");
                     continue;
                 }
                 MpiNative.Bind(handle, candidate);
-                var table = kind == MpiAbi.OpenMpi ? OpenMpiAbi.Create(handle, candidate) : MpichAbi.Create();
-                IsMpich = kind == MpiAbi.Mpich;
+                var table = implementation.Abi == MpiAbi.OpenMpi ? OpenMpiAbi.Create(handle, candidate) : MpichAbi.Create();
+                IsMpich = implementation.Abi == MpiAbi.Mpich;
                 LibraryPath = candidate;
                 LibraryVersion = version;
+                Implementation = implementation;
+                Launch = launch;
+                ChosenBy = !string.IsNullOrWhiteSpace(overridePath) ? OverrideVariable
+                    : launch.PreferredAbi is null ? "the default order (Open MPI, then MPICH)" : $"the launcher, {launch.Launcher}";
                 s_abi = table;
                 return table;
             }
-            throw new DllNotFoundException(NotFoundMessage(attempts));
+            throw new DllNotFoundException(NotFoundMessage(attempts, overridePath));
         }
     }
 
-    /// <summary>Library names to try, in order, for the given environment.</summary>
-    internal static IReadOnlyList<string> Candidates(Func<string, string?> getenv)
+    /// <summary>
+    /// Library names to try, in order: the override alone when set; else the sonames of the ABI the launcher serves first.
+    /// Throws <see cref="MpiLaunchException"/> when the launcher's environment rules out every library we would find.
+    /// </summary>
+    internal static IReadOnlyList<string> Candidates(LaunchEnvironment launch, string? overridePath)
     {
-        string? overridePath = getenv(OverrideVariable);
         if (!string.IsNullOrWhiteSpace(overridePath)) return [overridePath.Trim()];
-        return DetectLauncher(getenv) == MpiAbi.Mpich
+        if (launch.Undecidable is { } why) throw new MpiLaunchException(why);
+        return launch.PreferredAbi == MpiAbi.Mpich
             ? [.. MpichNames, .. OpenMpiNames]
             : [.. OpenMpiNames, .. MpichNames];
     }
 
-    /// <summary>Which implementation's launcher started this process, from the variables each sets; null when none.</summary>
-    internal static MpiAbi? DetectLauncher(Func<string, string?> getenv)
+    internal static string NotFoundMessage(IEnumerable<string> attempts, string? overridePath = null)
     {
-        if (getenv("OMPI_COMM_WORLD_SIZE") is not null) return MpiAbi.OpenMpi;
-        if (getenv("PMI_SIZE") is not null || getenv("PMI_RANK") is not null) return MpiAbi.Mpich;
-        return null;
+        string tried = string.Join("\n", attempts);
+        const string install = "Install one: 'apt-get install openmpi-bin libopenmpi-dev' (Open MPI) or 'apt-get install mpich libmpich-dev' (MPICH)";
+        if (string.IsNullOrWhiteSpace(overridePath))
+            return $"No usable MPI library could be loaded. Tried:\n{tried}\n{install}, or set {OverrideVariable} to the full path " +
+                   "of libmpi.so.40, libmpich.so.12 or another MPICH-ABI library.";
+        return $"{OverrideVariable}={overridePath.Trim()} could not be used as the MPI library:\n{tried}\n" +
+               "Set it to the full path (or a soname the loader finds) of an Open MPI or MPICH-ABI library, e.g. Intel MPI's " +
+               ".../lib/release/libmpi.so.12, MVAPICH's libmpi.so.12, Cray MPICH's libmpi_cray.so.12; or unset it to use " +
+               $"libmpi.so.40 (Open MPI) or libmpich.so.12 (MPICH). {install}.";
     }
-
-    /// <summary>Classifies a library version string; null when it is from an ABI we do not support.</summary>
-    internal static MpiAbi? Classify(string libraryVersion)
-    {
-        if (libraryVersion.Contains("Open MPI", StringComparison.OrdinalIgnoreCase)) return MpiAbi.OpenMpi;
-        // Intel MPI and MVAPICH are MPICH-derived and keep its ABI.
-        foreach (string mpich in (ReadOnlySpan<string>)["MPICH", "Intel(R) MPI", "MVAPICH"])
-            if (libraryVersion.Contains(mpich, StringComparison.OrdinalIgnoreCase)) return MpiAbi.Mpich;
-        return null;
-    }
-
-    internal static string NotFoundMessage(IEnumerable<string> attempts) =>
-        "No usable MPI library could be loaded. Tried:\n" + string.Join("\n", attempts) + "\n" +
-        "Install one: 'apt-get install openmpi-bin libopenmpi-dev' (Open MPI) or 'apt-get install mpich libmpich-dev' (MPICH), " +
-        $"or set {OverrideVariable} to the full path of libmpi.so.40 or libmpich.so.12.";
 
     private static string? ReadLibraryVersion(nint handle)
     {
