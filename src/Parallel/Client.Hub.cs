@@ -119,7 +119,7 @@ public sealed partial class Client
                           ?? throw new InvalidDataException("the controller's get_records answer is not a dict");
             }
             catch (Exception e) when (e is InvalidOperationException or IOException or TimeoutException or InvalidDataException
-                                          or UnsupportedPickleException)
+                                          or UnsupportedPickleException or ObjectDisposedException)
             {
                 foreach (int i in pending) result.Complete(i, null, e, null); // no database, or the controller is gone
                 return;
@@ -142,6 +142,8 @@ public sealed partial class Client
             }
             if (pending.Count > 0) await Task.Delay(RecordPoll).ConfigureAwait(false);
         }
+        foreach (int i in pending) // nobody waits forever
+            result.Complete(i, null, new ObjectDisposedException(nameof(Client), $"the client was closed before task {msgIds[i]}'s record arrived"), null);
     }
 
     /// <summary>

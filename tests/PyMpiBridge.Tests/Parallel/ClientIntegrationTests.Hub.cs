@@ -50,6 +50,20 @@ public sealed partial class ClientIntegrationTests
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task GetResultEndsWhenItsClientCloses()
+    {
+        await Client[..].ExecuteAsync(HubFunctions);
+        var reader = await Client.ConnectAsync(urlFile: Cluster.ConnectionFile.Path, timeout: Wait);
+        var running = Client.LoadBalancedView().ApplyAsync<double>("nap", 3.0);
+        var read = reader.GetResultAsync<double>(running.MsgIds[0]);
+        Assert.That(read.Ready, Is.False, "the task is still running");
+        await reader.DisposeAsync();
+        var e = Assert.CatchAsync(async () => await read.AsTask().WaitAsync(Wait));
+        Assert.That(e, Is.InstanceOf<ObjectDisposedException>().Or.InstanceOf<IOException>(), "it ends, and says why");
+        await running;
+    }
+
+    [Test, CancelAfter(120_000)]
     public void GetResultOfNoSuchTaskIsAClearError()
     {
         var never = Assert.ThrowsAsync<KeyNotFoundException>(async () => await Client.GetResultAsync<object>($"{Client.Session}_999999999"));
