@@ -67,6 +67,9 @@ public class AsyncResult
 
     public bool Ready => Done.Task.IsCompleted;
 
+    /// <summary>Whether the value asked for holds <see cref="NdArray{T}"/>s: numpy arrays in replies are then mapped, not copied.</summary>
+    internal virtual bool ReceivesNdArrays => false;
+
     /// <summary>True when every task succeeded; throws while not <see cref="Ready"/> (as ipyparallel's <c>successful()</c>).</summary>
     public bool Successful => Ready ? Done.Task.IsCompletedSuccessfully
         : throw new InvalidOperationException("the tasks have not finished: Successful is only known when Ready");
@@ -236,6 +239,7 @@ public class AsyncResult
 /// <summary>An <see cref="AsyncResult"/> whose value is a <typeparamref name="T"/> (e.g. one value per engine, <c>double[]</c>).</summary>
 public class AsyncResult<T> : AsyncResult
 {
+    private static readonly bool NdArrays = NdArrayTypes.Mentions(typeof(T));
     private readonly Func<object?[], T>? _combine;
     private Task<T>? _value;
 
@@ -245,6 +249,8 @@ public class AsyncResult<T> : AsyncResult
     /// <summary>For subclasses that combine in <see cref="Combine"/>.</summary>
     private protected AsyncResult(Client client, string method, IReadOnlyList<string> msgIds, IReadOnlyList<int>? targets)
         : base(client, method, msgIds, targets) { }
+
+    internal override bool ReceivesNdArrays => NdArrays;
 
     /// <summary>The value from the tasks' values (in task order), once all succeeded.</summary>
     private protected virtual T Combine(object?[] values) => _combine!(values);

@@ -17,7 +17,7 @@ namespace PyMpiBridge.Parallel;
 /// thread (<see cref="ReplyPump"/>) reads every engine's replies. Engines that register later are connected as the controller announces them. Load-balanced tasks
 /// wait in this client until an engine has room (<see cref="LoadBalancedView"/>).
 /// </summary>
-public sealed class Client : IAsyncDisposable
+public sealed partial class Client : IAsyncDisposable
 {
     private readonly ControllerConnection _controller;
     private readonly ILogger _logger;
@@ -331,6 +331,7 @@ public sealed class Client : IAsyncDisposable
                 Balanced = true, RetriesLeft = options.Retries, Allowed = options.Allowed, After = options.After,
                 Follow = options.Follow, Deadline = deadline,
             };
+        for (int i = 0; i < tasks.Length; i++) _resubmittable[ids[i]] = payloads[i];
         _router.SubmitBalanced(tasks);
         return result;
     }
@@ -369,70 +370,6 @@ public sealed class Client : IAsyncDisposable
     /// tasks finish (ipyparallel's <c>client.abort</c>).
     /// </summary>
     public void Abort(IEnumerable<AsyncResult>? results = null) => _router.Abort(results);
-
-    // ---- controller requests -------------------------------------------------------------------------------------
-
-    /// <summary>
-    /// Per engine: tasks queued, completed, and this client's load-balanced tasks there, as ipyparallel's
-    /// <c>queue_status</c>; <see cref="QueueStatus.Unassigned"/>: load-balanced tasks still waiting in this client.
-    /// </summary>
-    public async Task<QueueStatus> QueueStatusAsync(CancellationToken cancellationToken = default)
-    {
-        var (reply, _) = await _controller.AskAsync("queue_status", cancellationToken: cancellationToken).ConfigureAwait(false);
-        var engines = new SortedDictionary<int, EngineQueueStatus>();
-        foreach (var (id, s) in reply["status"]!.AsObject())
-        {
-            int eid = int.Parse(id);
-            _engines.TryGetValue(eid, out var e);
-            // the engine reports in batches; this client knows its own outstanding work exactly
-            engines[eid] = new EngineQueueStatus(Math.Max(s!["queue"]!.GetValue<int>(), e?.Outstanding ?? 0),
-                s["completed"]!.GetValue<int>(), e?.BalancedOutstanding ?? 0);
-        }
-        return new QueueStatus(engines, _router.Unassigned);
-    }
-
-    /// <summary>
-    /// Task records matching a Mongo-style <paramref name="query"/> (<c>{"engine_id": 0}</c>,
-    /// <c>{"completed": {"$gt": DateTime}}</c>, <c>$in</c>, <c>$exists</c>…); each record a dictionary of
-    /// <paramref name="keys"/> (default: every key but the result buffers).
-    /// </summary>
-    public async Task<IReadOnlyList<IReadOnlyDictionary<string, object?>>> DbQueryAsync(IDictionary<string, object?> query,
-        IEnumerable<string>? keys = null, CancellationToken cancellationToken = default)
-    {
-        var fields = new JsonObject { ["query"] = JsonQuery(query) };
-        if (keys is not null) fields["keys"] = new JsonArray(keys.Select(k => (JsonNode?)JsonValue.Create(k)).ToArray());
-        var (_, blobs) = await _controller.AskAsync("db_query", fields, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var records = PickleReader.Loads(blobs[0]);
-        return ValueConversion.To<List<object?>>(records, "db_query's answer")
-            .Select(r => (IReadOnlyDictionary<string, object?>)ValueConversion.To<Dictionary<string, object?>>(r, "a task record"))
-            .ToList();
-    }
-
-    /// <summary>The msg_ids of every task the controller has recorded, in submission order.</summary>
-    public async Task<IReadOnlyList<string>> HubHistoryAsync(CancellationToken cancellationToken = default)
-    {
-        var (reply, _) = await _controller.AskAsync("hub_history", cancellationToken: cancellationToken).ConfigureAwait(false);
-        return reply["history"]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
-    }
-
-    /// <summary>Stops the whole cluster (controller and engines), as <c>client.shutdown(hub=True)</c>.</summary>
-    public Task ShutdownAsync(CancellationToken cancellationToken = default) =>
-        _controller.AskAsync("shutdown", new JsonObject { ["hub"] = true }, cancellationToken: cancellationToken);
-
-    private static JsonNode? JsonQuery(object? value) => value switch
-    {
-        null => null,
-        DateTime dt => new JsonObject { ["$datetime"] = (dt.Kind == DateTimeKind.Local ? dt.ToUniversalTime() : dt).Subtract(DateTime.UnixEpoch).TotalSeconds },
-        DateTimeOffset dto => new JsonObject { ["$datetime"] = dto.ToUnixTimeMilliseconds() / 1000.0 },
-        IDictionary<string, object?> d => new JsonObject(d.Select(kv => KeyValuePair.Create(kv.Key, JsonQuery(kv.Value)))),
-        string s => JsonValue.Create(s),
-        bool b => JsonValue.Create(b),
-        byte or sbyte or short or ushort or int or uint or long => JsonValue.Create(Convert.ToInt64(value)),
-        float or double or decimal => JsonValue.Create(Convert.ToDouble(value)),
-        System.Collections.IEnumerable items => new JsonArray(items.Cast<object?>().Select(JsonQuery).ToArray()),
-        _ => throw new ArgumentException($"a query value of type {value.GetType().Name} cannot be sent: use strings, numbers, " +
-                                         "bools, DateTime, lists or dictionaries of them"),
-    };
 
     public async ValueTask DisposeAsync()
     {

@@ -170,10 +170,10 @@ internal sealed class EngineConnection : ReplyPump.IReadable, IDisposable
             var finished = new List<(ClientTask, TaskOutcome)>();
             while (_connection.TryReadFrame() is { } frame)
             {
-                if (frame.Any(p => p.IsDescriptor))
+                if (frame.Any(p => p.IsDescriptor) && !ReceivesNdArrays(frame))
                 {
                     // a large result: copying it into its .NET array is the slow part, and each engine's can run on a
-                    // core of its own instead of one after the other on this thread
+                    // core of its own instead of one after the other on this thread (mapping it, for an NdArray, is not)
                     ThreadPool.UnsafeQueueUserWorkItem(state =>
                     {
                         if (state.engine.OnReply(state.frame, state.received) is { } large) state.engine._finished(state.engine, [large]);
@@ -190,6 +190,10 @@ internal sealed class EngineConnection : ReplyPump.IReadable, IDisposable
             MarkDead($"its connection broke: {e.Message}");
         }
     }
+
+    /// <summary>Whether the task a reply answers wants its numpy arrays as <see cref="NdArray{T}"/>s (mapped, not copied).</summary>
+    private bool ReceivesNdArrays(ReceivedPart[] frame) =>
+        _pending.TryGetValue(TaskHeaders.Reply(frame[0].Bytes).Seq, out var task) && task.Result.ReceivesNdArrays;
 
     private (ClientTask, TaskOutcome)? OnReply(ReceivedPart[] frame, DateTime received)
     {
@@ -222,7 +226,7 @@ internal sealed class EngineConnection : ReplyPump.IReadable, IDisposable
                     if ((flags & TaskHeaders.HasResultFlag) != 0 && PickleReader.Loads(frame[3].Bytes) is Dictionary<object, object?> d)
                         value = new ExecuteReply(Id, Convert.ToInt32(d["execution_count"]), (string)d["text/plain"]!);
                 }
-                else if (frame.Length > 3) value = PickleReader.Loads(frame[3].Bytes, frame[4..]);
+                else if (frame.Length > 3) value = PickleReader.Loads(frame[3].Bytes, frame[4..], task.Result.ReceivesNdArrays);
             }
             else if (status == ReplyStatus.Aborted)
                 error = new TaskAbortedException($"task {task.MsgId} was aborted on engine {Id} before it ran");

@@ -1,16 +1,26 @@
 using System.Security.Cryptography;
 using PyMpiBridge.Parallel.Pickling;
+using PyMpiBridge.Python;
 
 namespace PyMpiBridge.Parallel;
 
 /// <summary>
 /// A Python function to run on engines, resolved in the engine's <c>__main__</c> (its user namespace, where pushed
 /// values and imports live): <see cref="FromSource"/> defines it from Python source when the task loads its function,
-/// <see cref="Named"/> calls one already defined there (by <c>Execute</c>, <c>Run</c> or an earlier definition).
+/// <see cref="Named"/> calls one already defined there (by <c>Execute</c>, <c>Run</c> or an earlier definition),
+/// <see cref="From(PyObject)"/> takes a function object of this process's own interpreter (a client inside a PyMpiBridge
+/// host) and ships it as the Python client does.
 /// </summary>
 public sealed class PythonFunction
 {
     private readonly string? _source;
+    private readonly byte[]? _pickled;
+
+    private PythonFunction(string name, byte[] pickled)
+    {
+        Name = name;
+        _pickled = pickled;
+    }
 
     private PythonFunction(string name, string? source)
     {
@@ -31,19 +41,64 @@ public sealed class PythonFunction
         new(name, source ?? throw new ArgumentNullException(nameof(source)));
 
     /// <summary><c>__main__.name</c> on the engine, looked up when the task runs.</summary>
-    public static PythonFunction Named(string name) => new(name, null);
+    public static PythonFunction Named(string name) => new(name, (string?)null);
+
+    /// <summary>
+    /// A callable of this process's embedded interpreter (the client runs in a PyMpiBridge host: <c>./pympi run</c>, or
+    /// a program that started Python), pickled now as the Python client pickles functions
+    /// (<c>pympibridge.parallel._serialize</c>): a function defined in <c>__main__</c>, a lambda or a closure travels by
+    /// value (code, defaults, closure) and runs with the engine's namespace as its globals; one importable by name
+    /// (<c>math.sqrt</c>, a module's function) travels by reference. Holds the GIL while pickling.
+    /// </summary>
+    public static PythonFunction From(PyObject function)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        if (!PythonEngine.IsInitialized)
+            throw new InvalidOperationException("Python is not running in this process, so it has no Python function to send: run the " +
+                                                "client in a PyMpiBridge host (./pympi run), or use PythonFunction.FromSource or Named");
+        using var gil = Py.Gil();
+        if (!function.IsCallable) throw new ArgumentException($"{function.Repr()} is not callable: pass a Python function", nameof(function));
+        using var serialize = ImportSerializer();
+        byte[] pickled;
+        try
+        {
+            using var bytes = serialize.CallMethod("dumps_inline", function);
+            pickled = bytes.As<byte[]>();
+        }
+        catch (PythonException e)
+        {
+            throw new ArgumentException($"{function.Repr()} cannot be sent to engines: {e.Message}", nameof(function), e);
+        }
+        string name = function.Repr();
+        if (function.HasAttr("__qualname__"))
+        {
+            using var qualname = function.GetAttr("__qualname__");
+            name = qualname.As<string>();
+        }
+        return new PythonFunction(name, pickled);
+    }
+
+    /// <summary><c>pympibridge.parallel._serialize</c>, the package put on <c>sys.path</c> first if the host did not.</summary>
+    private static PyObject ImportSerializer()
+    {
+        using var globals = Py.NewGlobals();
+        globals.SetItem("directory", Sharing.PythonPackage.Directory);
+        Py.Exec("import sys\nif directory not in sys.path:\n    sys.path.append(directory)", globals);
+        return Py.Import("pympibridge.parallel._serialize");
+    }
 
     /// <summary>
     /// The pickle of the function a task calls. A call by name carries a fresh nonce (pushed and popped: no effect on
     /// the value), so the engine's function cache never serves an older definition; a definition carries its source.
     /// </summary>
-    internal byte[] Pickle() => Write(new PickleCode()).Stop();
+    internal byte[] Pickle() => _pickled ?? Write(new PickleCode()).Stop();
 
     /// <summary>The pickle of ipyparallel's map chunk runner <c>_Chunk(f)</c>: calls f on every item of its columns.</summary>
     internal byte[] ChunkPickle() => MapChunk.Pickle(this);
 
     internal PickleCode Write(PickleCode p)
     {
+        if (_pickled is not null) return p.Global("pickle", "loads").Bytes(_pickled).Op(Opcodes.Tuple1).Op(Opcodes.Reduce); // nested as it was pickled
         if (_source is null)
         {
             p.String(Convert.ToHexString(RandomNumberGenerator.GetBytes(8))).Op(Opcodes.Pop);
@@ -59,7 +114,8 @@ public sealed class PythonFunction
         return p.Global("builtins", "getattr").Get(0).String(Name).Op(Opcodes.Tuple2).Op(Opcodes.Reduce);
     }
 
-    public override string ToString() => _source is null ? $"<Python function {Name}>" : $"<Python function {Name} (from source)>";
+    public override string ToString() => _pickled is not null ? $"<Python function {Name} (pickled here)>"
+        : _source is null ? $"<Python function {Name}>" : $"<Python function {Name} (from source)>";
 }
 
 /// <summary>

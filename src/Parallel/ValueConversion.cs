@@ -21,6 +21,7 @@ internal static class ValueConversion
             throw new InvalidCastException($"{what} is None, which is not a {type.Name}");
         }
         Type target = Nullable.GetUnderlyingType(type) ?? type;
+        if (IsNdArray(target)) throw NotThisNdArray(value, target, what);
         if (target.IsArray && target.GetArrayRank() == 1)
         {
             Type element = target.GetElementType()!;
@@ -57,6 +58,20 @@ internal static class ValueConversion
         throw new InvalidCastException($"{what} is {PythonName(value)}, which cannot become a {type.Name}");
     }
 
+    private static bool IsNdArray(Type type) => type.IsGenericType && type.GetGenericTypeDefinition() == typeof(NdArray<>);
+
+    /// <summary>An NdArray was asked for and <paramref name="value"/> is not one of that element type (a mapped one is unmapped now).</summary>
+    private static InvalidCastException NotThisNdArray(object value, Type target, string what)
+    {
+        string wanted = $"NdArray<{target.GetGenericArguments()[0].Name}>";
+        if (!IsNdArray(value.GetType()))
+            return new InvalidCastException($"{what} is {PythonName(value)}, not a numpy array, so it cannot become an {wanted}");
+        ((IDisposable)value).Dispose();
+        string have = value.GetType().GetGenericArguments()[0].Name;
+        return new InvalidCastException($"{what} is a numpy {NumpyDtype.CodeOf(value.GetType().GetGenericArguments()[0])} array " +
+                                        $"(NdArray<{have}> here), not {wanted}: ask for NdArray<{have}>, or convert it on the engine");
+    }
+
     private static string Brackets(int rank) => "[" + new string(',', rank - 1) + "]";
 
     /// <summary>The Python type a reader value came from, for messages.</summary>
@@ -72,6 +87,7 @@ internal static class ValueConversion
         object?[] => "a tuple",
         IDictionary => "a dict",
         Array a => $"a numpy array of {a.GetType().GetElementType()!.Name}",
+        _ when IsNdArray(value.GetType()) => $"a numpy array of {value.GetType().GetGenericArguments()[0].Name}",
         _ => $"a {value.GetType().Name}",
     };
 }

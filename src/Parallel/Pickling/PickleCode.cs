@@ -43,6 +43,17 @@ internal sealed class PickleCode
         return this;
     }
 
+    /// <summary>Pushes <paramref name="bytes"/> as Python bytes.</summary>
+    public PickleCode Bytes(byte[] bytes)
+    {
+        Span<byte> length = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(length, bytes.Length);
+        _out.WriteByte(Opcodes.BinBytes);
+        _out.Write(length);
+        _out.Write(bytes);
+        return this;
+    }
+
     /// <summary>Pushes <c>module.name</c>.</summary>
     public PickleCode Global(string module, string name) => String(module).String(name).Op(Opcodes.StackGlobal);
 

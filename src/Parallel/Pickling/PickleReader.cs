@@ -19,6 +19,7 @@ internal sealed class PickleReader
 {
     private readonly byte[] _data;
     private readonly IReadOnlyList<ReceivedPart> _buffers;
+    private readonly bool _ndArrays;
     private int _pos;
     private int _nextBuffer;
     private int _unconsumedBuffers;
@@ -26,18 +27,21 @@ internal sealed class PickleReader
     private readonly Stack<int> _marks = new();
     private readonly Dictionary<int, object?> _memo = [];
 
-    private PickleReader(byte[] data, IReadOnlyList<ReceivedPart> buffers)
+    private PickleReader(byte[] data, IReadOnlyList<ReceivedPart> buffers, bool ndArrays)
     {
         _data = data;
         _buffers = buffers;
+        _ndArrays = ndArrays;
     }
 
     /// <summary>
     /// Unpickles <paramref name="data"/> whose out-of-band buffers are <paramref name="buffers"/>; a numpy array's buffer
-    /// is copied once, straight into the .NET array (from a memory file when it came as a descriptor).
+    /// is copied once, straight into the .NET array (from a memory file when it came as a descriptor). With
+    /// <paramref name="ndArrays"/> every numpy array becomes an <see cref="NdArray{T}"/> instead, over the memory file
+    /// itself when it came as one (no copy).
     /// </summary>
-    public static object? Loads(byte[] data, IReadOnlyList<ReceivedPart>? buffers = null) =>
-        new PickleReader(data, buffers ?? []).Run();
+    public static object? Loads(byte[] data, IReadOnlyList<ReceivedPart>? buffers = null, bool ndArrays = false) =>
+        new PickleReader(data, buffers ?? [], ndArrays).Run();
 
     /// <summary>As <see cref="Loads(byte[], IReadOnlyList{ReceivedPart}?)"/>, with buffers that are plain bytes.</summary>
     public static object? Loads(byte[] data, IReadOnlyList<byte[]> buffers) =>
@@ -199,7 +203,7 @@ internal sealed class PickleReader
         switch (g.Module, g.Name)
         {
             case ("numpy.core.numeric" or "numpy._core.numeric", "_frombuffer"):
-                return NumpyArrays.FromBuffer(Buffer(args[0]), DtypeOf(args[1]), Shape(args[2]), (string)args[3]!);
+                return NumpyArray(Buffer(args[0]), DtypeOf(args[1]), Shape(args[2]), (string)args[3]!);
             case ("numpy", "dtype"):
                 return new Dtype((string)args[0]!);
             case ("numpy.core.multiarray" or "numpy._core.multiarray", "_reconstruct"):
@@ -237,7 +241,7 @@ internal sealed class PickleReader
             case PendingNdarray pending when state is object?[] { Length: 5 } s:
                 object? data = s[4] is byte[] bytes ? bytes : throw new UnsupportedPickleException(
                     "a numpy array of Python objects (dtype=object) has no .NET element type");
-                var array = NumpyArrays.FromBuffer(new ReceivedPart((byte[])data), DtypeOf(s[2]), Shape(s[1]), s[3] is true ? "F" : "C");
+                var array = NumpyArray(new ReceivedPart((byte[])data), DtypeOf(s[2]), Shape(s[1]), s[3] is true ? "F" : "C");
                 _stack[^1] = array;
                 foreach (var key in _memo.Where(kv => ReferenceEquals(kv.Value, pending)).Select(kv => kv.Key).ToList())
                     _memo[key] = array;
@@ -249,6 +253,9 @@ internal sealed class PickleReader
     }
 
     /// <summary>An out-of-band buffer (or in-band bytes) as a part to copy from; counts it as used.</summary>
+    private object NumpyArray(ReceivedPart data, (string Code, string Order) dtype, int[] shape, string order) =>
+        _ndArrays ? NumpyArrays.ToNdArray(data, dtype, shape, order) : NumpyArrays.FromBuffer(data, dtype, shape, order);
+
     private ReceivedPart Buffer(object? value)
     {
         switch (value)

@@ -5,7 +5,8 @@ namespace PyMpiBridge.Parallel.Wire;
 /// <summary>
 /// One part of a received frame: bytes that came in the stream, or (Unix sockets) a memory file the sender passed as a
 /// descriptor. A descriptor part is copied once, straight into wherever it is needed (<see cref="CopyTo"/>: a numpy
-/// array's .NET array), or into <see cref="Bytes"/> when read as bytes; <see cref="Dispose"/> closes the descriptor.
+/// array's .NET array), or into <see cref="Bytes"/> when read as bytes, or it is mapped (<see cref="Map{T}"/>: the memory
+/// of an <see cref="NdArray{T}"/>, no copy); <see cref="Dispose"/> closes the descriptor.
 /// </summary>
 internal sealed class ReceivedPart : IDisposable
 {
@@ -59,6 +60,18 @@ internal sealed class ReceivedPart : IDisposable
             Close();
             return bytes;
         }
+    }
+
+    /// <summary>
+    /// The part's first <paramref name="count"/> elements as memory of this process: the memory file mapped
+    /// copy-on-write (no copy; the descriptor is no longer needed). Only for a descriptor part.
+    /// </summary>
+    public System.Buffers.MemoryManager<T> Map<T>(int count) where T : unmanaged
+    {
+        var file = _file ?? throw new InvalidOperationException("only a part that came as a memory file can be mapped");
+        if ((long)count * System.Runtime.CompilerServices.Unsafe.SizeOf<T>() > Length)
+            throw new ArgumentException($"the part has {Length} bytes, {count} elements of {typeof(T).Name} were asked for");
+        return PyMpiBridge.Runtime.Native.MappedMemory<T>.MapPrivate(file, count);
     }
 
     /// <summary>Copies the first <c>target.Length</c> bytes of the part into <paramref name="target"/>.</summary>

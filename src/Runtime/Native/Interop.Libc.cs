@@ -5,7 +5,8 @@ namespace PyMpiBridge.Runtime.Native;
 /// <summary>
 /// The glibc calls .NET has no API for, used by the parallel layer's local transport: descriptors passed over Unix
 /// sockets (<c>sendmsg</c>/<c>recvmsg</c> with SCM_RIGHTS), anonymous memory files (<c>memfd_create</c>), waiting on many
-/// sockets at once (<c>poll</c>), a wake-up descriptor (<c>eventfd</c>) and huge pages for fresh buffers (<c>madvise</c>). Structure layouts are LP64 Linux (x86-64, arm64).
+/// sockets at once (<c>poll</c>), a wake-up descriptor (<c>eventfd</c>), huge pages for fresh buffers (<c>madvise</c>) and
+/// memory files mapped into this process (<c>mmap</c>). Structure layouts are LP64 Linux (x86-64, arm64).
 /// </summary>
 internal static unsafe partial class Libc
 {
@@ -83,6 +84,15 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Library, EntryPoint = "madvise", SetLastError = true)]
     public static partial int Madvise(nint address, nuint length, int advice);
+
+    public const int PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 2;
+    public static readonly nint MAP_FAILED = -1;
+
+    [LibraryImport(Library, EntryPoint = "mmap", SetLastError = true)]
+    public static partial nint Mmap(nint address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport(Library, EntryPoint = "munmap", SetLastError = true)]
+    public static partial int Munmap(nint address, nuint length);
 
     [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);

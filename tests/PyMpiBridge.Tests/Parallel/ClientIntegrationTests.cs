@@ -6,7 +6,7 @@ namespace PyMpiBridge.Tests.Parallel;
 
 /// <summary>A C# client driving a real 2-engine cluster (started with <see cref="Cluster.StartAsync"/>).</summary>
 [TestFixture, NonParallelizable]
-public sealed class ClientIntegrationTests() : TwoEngineClusterFixture("csharp-tests")
+public sealed partial class ClientIntegrationTests() : TwoEngineClusterFixture("csharp-tests")
 {
 
     [Test, CancelAfter(120_000)]
