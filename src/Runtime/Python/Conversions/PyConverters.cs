@@ -35,7 +35,7 @@ public static class PyConverters
     {
         ArgumentNullException.ThrowIfNull(toManaged);
         Borrowed<T>.ToManaged = toManaged;
-        Register<T>(o => toManaged(new BorrowedReference(o.Handle)), toPython);
+        Register<T>(o => toManaged(o.Reference), toPython);
     }
 
     /// <summary>The borrowed-reference converter of <typeparamref name="T"/>, if registered (one static read per call).</summary>
@@ -44,25 +44,25 @@ public static class PyConverters
         public static volatile Func<BorrowedReference, T>? ToManaged;
     }
 
-    internal static bool TryToManaged(nint o, Type target, out object? value)
+    internal static bool TryToManaged(BorrowedReference o, Type target, out object? value)
     {
         value = null;
         if (!s_any || !s_converters.TryGetValue(target, out var converter) || converter.ToManaged is null) return false;
-        using var borrowed = new BorrowedReference(o).ToPyObject();
+        using var borrowed = o.ToPyObject();
         value = converter.ToManaged(borrowed);
         return true;
     }
 
-    internal static bool TryToPython(object value, out nint handle)
+    internal static bool TryToPython(object value, out NewReference reference)
     {
-        handle = 0;
+        reference = default;
         if (!s_any) return false;
         for (Type? type = value.GetType(); type is not null; type = type.BaseType)
         {
             if (s_converters.TryGetValue(type, out var converter) && converter.ToPython is not null)
             {
                 using var result = converter.ToPython(value);
-                handle = result.StealHandle();
+                reference = NewReference.FromPyObject(result);
                 return true;
             }
         }
