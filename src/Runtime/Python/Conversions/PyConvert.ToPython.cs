@@ -137,18 +137,7 @@ internal static unsafe partial class PyConvert
         type.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() is var d
             && (d == typeof(ISet<>) || d == typeof(IReadOnlySet<>)));
 
-    private static NewReference FromSet(IEnumerable set)
-    {
-        using var result = CPython.PySet_New(BorrowedReference.Null);
-        result.ThrowIfNull();
-        foreach (object? item in set)
-        {
-            using var element = ToPython(item);
-            element.ThrowIfNull();
-            PyObject.Check(CPython.PySet_Add(result.Borrow(), element.Borrow()));
-        }
-        return result.Move();
-    }
+    private static NewReference FromSet(IEnumerable set) => AddEach(CPython.PySet_New(BorrowedReference.Null), set, CPython.PySet_Add);
 
     private static NewReference FromSequence(IEnumerable sequence)
     {
@@ -164,13 +153,18 @@ internal static unsafe partial class PyConvert
             }
             return list.Move();
         }
-        using var result = CPython.PyList_New(0);
-        result.ThrowIfNull();
-        foreach (object? item in sequence)
+        return AddEach(CPython.PyList_New(0), sequence, CPython.PyList_Append);
+    }
+
+    /// <summary>Adds each item, converted, to <paramref name="container"/> with <paramref name="add"/> (which borrows it).</summary>
+    private static NewReference AddEach(NewReference container, IEnumerable items, delegate* unmanaged<BorrowedReference, BorrowedReference, int> add)
+    {
+        using var result = container.Move();
+        foreach (object? item in items)
         {
             using var element = ToPython(item);
             element.ThrowIfNull();
-            PyObject.Check(CPython.PyList_Append(result.Borrow(), element.Borrow()));
+            PyObject.Check(add(result.Borrow(), element.Borrow()));
         }
         return result.Move();
     }
