@@ -12,6 +12,7 @@ packages=(
   python3-ipython python3-ipykernel python3-nbclient  # %px magics, the seed notebook run in a real kernel
   python3-ipyparallel                         # the peer `pympi bench parallel` measures against
   python3-scipy python3-numba       # used by the examples (numpy/scipy step, numba kernel)
+  python3-pandas                    # PyMpiBridge.DataFrames: Microsoft.Data.Analysis DataFrames <-> pandas
   gcc make                          # the native C benchmark baseline
   "$@"
 )

@@ -16,9 +16,9 @@ public static class BenchCommand
     private static readonly string[] Descriptions =
     [
         "ping-pong and allreduce: native C, our C# binding, mpi4py (options: --impl, --rounds, --repeats, --thread-level, --timeout)",
-        "calls and array hand-offs between C# and the embedded CPython",
+        "calls and array hand-offs between C# and the embedded CPython, ours and pythonnet's side by side",
         "C# <-> Python in one job, mpi4py under our host, start-up, arrays (options: --parts, --rounds, --repeats, --startup-runs, --timeout)",
-        "ours vs ipyparallel 7.1 vs mpi4py.futures; other options go to benchmarks/python/parallel_bench.py (--impl ours --tasks 500 ...)",
+        "ours (Python and C# clients) vs ipyparallel 7.1 vs mpi4py.futures; options go to benchmarks/python/parallel_bench.py (--impl ours --tasks 500 ...), --impl ours-csharp selects the C# client",
     ];
 
     /// <summary>
@@ -67,7 +67,7 @@ public static class BenchCommand
             IReadOnlyList<BenchRecord> records;
             try { records = await suite.RunAsync(suiteArgs); }
             catch (BenchIncompleteException e) { records = e.PartialRecords; incomplete.Add(e.Message); }
-            BenchReport.PrintTable($"pympi bench {name}", records, suite.BaselineImpl);
+            BenchReport.PrintTable($"pympi bench {name}", records, suite.BaselineImpl, suite.Comparisons, suite.Note);
             all.AddRange(records);
         }
         if (jsonPath is not null) BenchReport.WriteJson(jsonPath, all);
@@ -81,6 +81,12 @@ public interface IBenchSuite
 {
     /// <summary>The implementation ratios are computed against (native C, memcpy...).</summary>
     string BaselineImpl { get; }
+
+    /// <summary>Further ratio columns, one per (implementation, baseline) pair, e.g. ours against a peer.</summary>
+    IReadOnlyList<(string Impl, string Baseline)> Comparisons => [];
+
+    /// <summary>How the suite measured (what a reader needs to compare the columns), printed under its table.</summary>
+    string? Note => null;
 
     Task<IReadOnlyList<BenchRecord>> RunAsync(IReadOnlyList<string> args);
 }

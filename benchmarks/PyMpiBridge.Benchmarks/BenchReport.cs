@@ -12,7 +12,10 @@ public static class BenchReport
     /// Ratio is "how many times the baseline's cost": for times value/baseline, for bandwidth baseline/value,
     /// so below 1.0 always means faster than the baseline.
     /// </summary>
-    public static void PrintTable(string title, IReadOnlyList<BenchRecord> records, string baselineImpl)
+    /// <param name="comparisons">Further ratio columns, one per (implementation, baseline) pair (e.g. ours against a peer).</param>
+    /// <param name="note">How the suite measured (e.g. its GIL discipline), printed under the table.</param>
+    public static void PrintTable(string title, IReadOnlyList<BenchRecord> records, string baselineImpl,
+        IReadOnlyList<(string Impl, string Baseline)>? comparisons = null, string? note = null)
     {
         var impls = records.Select(r => r.Impl).Distinct().ToList();
         var table = new Table().Title(title).Border(TableBorder.Rounded);
@@ -26,6 +29,9 @@ public static class BenchReport
         var others = impls.Where(i => i != baselineImpl && records.Any(r => r.Impl == i && baselineKeys.Contains((r.Name, r.Metric, r.SizeBytes)))).ToList();
         bool hasBaseline = impls.Contains(baselineImpl);
         if (hasBaseline) foreach (string impl in others) table.AddColumn($"{impl}/{baselineImpl}", c => c.RightAligned());
+        var pairs = (comparisons ?? []).Where(p => impls.Contains(p.Impl) && impls.Contains(p.Baseline)).ToList();
+        foreach (var (impl, baseline) in pairs) table.AddColumn($"{impl}/{baseline}", c => c.RightAligned());
+        if (note is not null) table.Caption(note);
 
         foreach (var group in records.GroupBy(r => (r.Name, r.Metric, r.SizeBytes)))
         {
@@ -38,6 +44,8 @@ public static class BenchReport
                 foreach (string impl in others)
                     cells.Add(baseline is not null && byImpl.TryGetValue(impl, out var r) ? FormatRatio(Ratio(r, baseline)) : "—");
             }
+            foreach (var (impl, baseline) in pairs)
+                cells.Add(byImpl.TryGetValue(impl, out var r) && byImpl.TryGetValue(baseline, out var b) ? FormatRatio(Ratio(r, b)) : "—");
             table.AddRow(cells.Select(Markup.Escape).ToArray());
         }
         // Redirected output (files, CI logs, a parent process) gets Spectre's 80-column default, which wraps

@@ -12,6 +12,7 @@ public static class BenchWorkerCommand
     {
         "mpi" => MpiBenchWorker.Run(args[1..]),
         "bridge" => BridgeBenchWorker.Run(args[1..]),
-        _ => throw new UsageException("worker is started by 'pympi bench'; it takes a suite name: mpi, bridge."),
+        "parallel-csharp" => ParallelCSharpWorker.Run(args[1..]),
+        _ => throw new UsageException("worker is started by 'pympi bench'; it takes a suite name: mpi, bridge, parallel-csharp."),
     };
 }

@@ -1,13 +1,15 @@
 using System.Diagnostics;
 using PyMpiBridge.Mpi;
 using PyMpiBridge.Python;
+using PyMpiBridge.Pythonnet;
 
 namespace PyMpiBridge.Benchmarks;
 
 /// <summary>
 /// Calls and array hand-offs between C# and the embedded CPython, each beside its natural baseline measured in the
 /// same run: CPython calling the same Python function (impl <c>python</c>, via timeit) for calls, and a plain
-/// memcpy of the same size (impl <c>memcpy</c>) for arrays — what any copying bridge pays at least.
+/// memcpy of the same size (impl <c>memcpy</c>) for arrays — what any copying bridge pays at least; and pythonnet
+/// (impl <c>pythonnet</c>, <see cref="PythonnetSideBySide"/>) on the same interpreter, with a csharp/pythonnet ratio.
 /// Every number is the median of several repeats after a warm-up; a C# call includes taking and releasing the GIL.
 /// </summary>
 public sealed class PythonBenchSuite : IBenchSuite
@@ -17,14 +19,21 @@ public sealed class PythonBenchSuite : IBenchSuite
 
     public string BaselineImpl => "memcpy";
 
+    public IReadOnlyList<(string Impl, string Baseline)> Comparisons => [("csharp", PythonnetSideBySide.Impl)];
+
+    public string? Note => PythonnetSideBySide.GilDiscipline;
+
     public Task<IReadOnlyList<BenchRecord>> RunAsync(IReadOnlyList<string> args)
     {
-        // A rank session (MPI as a singleton, then Python sharing it), so exported functions can take a Comm.
-        using var session = PyMpi.Start([]);
+        // A rank session (MPI as a singleton, then Python sharing it), so exported functions can take a Comm; pythonnet
+        // attached to the same interpreter, so both are measured in one process on one Python.
+        using var session = PythonnetInterop.Start([]);
         Console.WriteLine($"embedded {session.Python}");
         var records = new List<BenchRecord>();
         Calls(records);
         Arrays(records);
+        DataFrameBench.Run(records);
+        PythonnetSideBySide.Run(records);
         return Task.FromResult<IReadOnlyList<BenchRecord>>(records);
     }
 
@@ -34,16 +43,7 @@ public sealed class PythonBenchSuite : IBenchSuite
         using (Py.Gil())
         {
             globals = Py.NewGlobals();
-            Py.Exec("""
-                import timeit, _pympibridge
-                def f0(): return None
-                def f3(a, b, c): return None
-                a, b, c = 1, 2.0, 'x'
-                def per_call_ns(stmt, n, repeats):
-                    timer = timeit.Timer(stmt, globals=globals())
-                    timer.timeit(n // 10)
-                    return sorted(timer.timeit(n) / n * 1e9 for _ in range(repeats))[repeats // 2]
-                """, globals);
+            Py.Exec(TimedFunctions, globals);
             noArgs = globals["f0"];
             threeArgs = globals["f3"];
             (a, b, c) = (globals["a"], globals["b"], globals["c"]);
@@ -81,7 +81,19 @@ public sealed class PythonBenchSuite : IBenchSuite
             foreach (var o in new[] { globals, noArgs, threeArgs, a, b, c }) o.Dispose();
     }
 
-    private static double PythonTimeit(PyObject globals, string statement)
+    /// <summary>The functions both bridges call, and <c>per_call_ns</c>: timeit's median per call (after a warm-up).</summary>
+    internal const string TimedFunctions = """
+        import timeit, _pympibridge
+        def f0(): return None
+        def f3(a, b, c): return None
+        a, b, c = 1, 2.0, 'x'
+        def per_call_ns(stmt, n, repeats):
+            timer = timeit.Timer(stmt, globals=globals())
+            timer.timeit(n // 10)
+            return sorted(timer.timeit(n) / n * 1e9 for _ in range(repeats))[repeats // 2]
+        """;
+
+    internal static double PythonTimeit(PyObject globals, string statement)
     {
         using var gil = Py.Gil();
         using var ns = Py.Eval($"per_call_ns({statement!.Replace("'", "\\'").Insert(0, "'")}', 1_000_000, {Repeats})", globals);
@@ -131,8 +143,8 @@ public sealed class PythonBenchSuite : IBenchSuite
         }
     }
 
-    private static double NanosecondsPerIteration(Action body) => SecondsPerIteration(body) * 1e9;
-    private static double MicrosecondsPerIteration(Action body) => SecondsPerIteration(body) * 1e6;
+    internal static double NanosecondsPerIteration(Action body) => SecondsPerIteration(body) * 1e9;
+    internal static double MicrosecondsPerIteration(Action body) => SecondsPerIteration(body) * 1e6;
 
     /// <summary>Calibrates a batch of about 50 ms, warms up, then returns the median per-iteration time of <see cref="Repeats"/> batches.</summary>
     private static double SecondsPerIteration(Action body)

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PyMpiBridge.Parallel.Pickling;
+using PyMpiBridge.Parallel.Scheduling;
 using PyMpiBridge.Parallel.Wire;
 
 namespace PyMpiBridge.Parallel;
@@ -12,7 +13,9 @@ namespace PyMpiBridge.Parallel;
 /// <summary>
 /// A connection to a running cluster, as ipyparallel's <c>Client</c>: it reads the cluster's connection file,
 /// authenticates with the controller (registry, task database) and with every engine, and sends tasks straight to the
-/// engines over TCP. Engines that register later are connected as the controller announces them.
+/// engines: over Unix sockets to engines on this host (arrays of 1 MiB or more pass as memory files), TCP to others; one
+/// thread (<see cref="ReplyPump"/>) reads every engine's replies. Engines that register later are connected as the controller announces them. Load-balanced tasks
+/// wait in this client until an engine has room (<see cref="LoadBalancedView"/>).
 /// </summary>
 public sealed class Client : IAsyncDisposable
 {
@@ -21,9 +24,15 @@ public sealed class Client : IAsyncDisposable
     private readonly ConcurrentDictionary<int, EngineConnection> _engines = new();
     private readonly ConcurrentDictionary<string, Task> _connecting = new();
     private readonly TimeSpan _timeout;
+    private readonly TaskRouter _router;
+    private readonly ReplyPump _pump;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _seq;
     private int _disposed;
+
+    // Conversions of types this client does not know (a DataFrame pushed to engines) come with their assemblies, when
+    // deployed beside the program; loading them registers their EngineConverters.
+    static Client() => Sharing.BridgeExtensions.LoadFrom(AppContext.BaseDirectory);
 
     private Client(ConnectionFile file, ControllerConnection controller, string session, TimeSpan timeout, ILogger logger)
     {
@@ -32,6 +41,8 @@ public sealed class Client : IAsyncDisposable
         Session = session;
         _timeout = timeout;
         _logger = logger;
+        _router = new TaskRouter(session, () => _engines.Values.ToList());
+        _pump = new ReplyPump(logger);
     }
 
     /// <summary>The connection file this client read.</summary>
@@ -64,7 +75,7 @@ public sealed class Client : IAsyncDisposable
             var (reply, _) = await controller.AskAsync("connect", timeout: limit, cancellationToken: cancellationToken).ConfigureAwait(false);
             var tasks = new List<Task>();
             foreach (var (id, e) in reply["engines"]!.AsObject())
-                tasks.Add(client.AddEngineAsync(int.Parse(id), e!["url"]!.GetValue<string>(), e["uuid"]!.GetValue<string>()));
+                tasks.Add(client.AddEngineAsync(int.Parse(id), e!.AsObject()));
             await Task.WhenAll(tasks).ConfigureAwait(false);
         }
         catch
@@ -78,22 +89,31 @@ public sealed class Client : IAsyncDisposable
 
     // ---- engines -------------------------------------------------------------------------------------------------
 
-    private Task AddEngineAsync(int id, string url, string uuid)
+    /// <summary>Connects to an engine the controller described (<c>{url, ipc, uuid, host}</c>), once per engine uuid.</summary>
+    private Task AddEngineAsync(int id, JsonObject description)
     {
+        string url = description["url"]!.GetValue<string>(), uuid = description["uuid"]!.GetValue<string>();
+        string? ipc = description["ipc"]?.GetValue<string>(), host = description["host"]?.GetValue<string>();
         if (_engines.TryGetValue(id, out var existing) && existing.Alive && existing.Uuid == uuid) return Task.CompletedTask;
-        return _connecting.GetOrAdd(uuid, _ => ConnectEngineAsync(id, url, uuid));
+        return _connecting.GetOrAdd(uuid, _ => ConnectEngineAsync(id, url, ipc, host, uuid));
     }
 
-    private async Task ConnectEngineAsync(int id, string url, string uuid)
+    private async Task ConnectEngineAsync(int id, string url, string? ipc, string? host, string uuid)
     {
         try
         {
-            var engine = await EngineConnection.ConnectAsync(id, url, uuid, ConnectionFile.Key, Session, _timeout, _logger,
-                CancellationToken.None).ConfigureAwait(false);
-            engine.Lost += _ => Signal();
+            var engine = await EngineConnection.ConnectAsync(id, url, ipc, host, uuid, ConnectionFile.Key, Session, _timeout, _pump,
+                _logger, _router.Finished, CancellationToken.None).ConfigureAwait(false);
+            engine.Lost += _ =>
+            {
+                Signal();
+                _router.EngineLost();
+            };
             if (_engines.TryGetValue(id, out var old) && old != engine) old.MarkDead("replaced by a new engine with the same id");
             _engines[id] = engine;
+            _unreachable.TryRemove(id, out _);
             _logger.LogDebug("engine {Engine} connected at {Url}", id, url);
+            _router.EngineAdded();
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException
                                       or System.Security.Authentication.AuthenticationException or InvalidDataException)
@@ -119,8 +139,7 @@ public sealed class Client : IAsyncDisposable
         switch (message["event"]?.GetValue<string>())
         {
             case "engine_registered":
-                int id = message["id"]!.GetValue<int>();
-                _ = AddEngineAsync(id, message["url"]!.GetValue<string>(), message["uuid"]!.GetValue<string>());
+                _ = AddEngineAsync(message["id"]!.GetValue<int>(), message);
                 break;
             case "engine_died":
                 if (_engines.TryGetValue(message["id"]!.GetValue<int>(), out var engine))
@@ -132,8 +151,12 @@ public sealed class Client : IAsyncDisposable
     private void OnControllerClosed(string reason)
     {
         foreach (var engine in _engines.Values) engine.MarkDead($"the controller went away ({reason})");
+        _router.ClusterGone(reason);
         Signal();
     }
+
+    /// <summary>Whether the connection to the controller is gone (the cluster stopped).</summary>
+    internal bool ControllerClosed => _controller.IsClosed;
 
     /// <summary>The ids of the engines that are alive, sorted.</summary>
     public IReadOnlyList<int> Ids => _engines.Values.Where(e => e.Alive).Select(e => e.Id).Order().ToList();
@@ -161,6 +184,7 @@ public sealed class Client : IAsyncDisposable
     internal IReadOnlyList<int> ResolveTargets(IReadOnlyList<int>? targets)
     {
         var ids = Ids;
+        if (targets is null && ids.Count == 0) _router.ThrowIfUnusable(); // a stopped cluster says so
         if (targets is null)
             return ids.Count > 0 ? ids : throw new InvalidOperationException(
                 "this operation requires engines: none is connected. Wait with client.WaitForEnginesAsync(n), or start " +
@@ -172,7 +196,9 @@ public sealed class Client : IAsyncDisposable
     internal EngineConnection Engine(int id)
     {
         if (_engines.TryGetValue(id, out var engine))
-            return engine.Alive ? engine : throw new EngineException(id, $"is dead: {engine.DeadBecause}");
+            return engine.Alive ? engine : throw new EngineException(id, $"is dead: {engine.DeadBecause}" + (_controller.IsClosed
+                ? "; the cluster is gone: connect to a running one (Client.ConnectAsync) or start one (Cluster.StartAsync)"
+                : $"; use the others (engines: {string.Join(", ", Ids)}), or wait for a new one with WaitForEnginesAsync"));
         if (_unreachable.TryGetValue(id, out var why)) throw new EngineException(id, why);
         throw new ArgumentOutOfRangeException(nameof(id), id, $"no engine with id {id} (engines: {string.Join(", ", Ids)})");
     }
@@ -188,6 +214,17 @@ public sealed class Client : IAsyncDisposable
         var list = targets.ToList();
         ResolveTargets(list);
         return new DirectView(this, list);
+    }
+
+    /// <summary>
+    /// A view whose tasks go to whichever engine has room (<paramref name="targets"/>: only these engines), as
+    /// ipyparallel's <c>load_balanced_view</c>.
+    /// </summary>
+    public LoadBalancedView LoadBalancedView(IEnumerable<int>? targets = null)
+    {
+        var list = targets?.ToList();
+        if (list is not null) ResolveTargets(list);
+        return new LoadBalancedView(this, list);
     }
 
     /// <summary><c>client[0]</c>: a view on one engine.</summary>
@@ -208,38 +245,133 @@ public sealed class Client : IAsyncDisposable
 
     // ---- submitting ----------------------------------------------------------------------------------------------
 
+    private (ulong[] Seqs, string[] MsgIds) NewTaskIds(int n)
+    {
+        var seqs = new ulong[n];
+        var ids = new string[n];
+        for (int i = 0; i < n; i++)
+        {
+            seqs[i] = (ulong)Interlocked.Increment(ref _seq);
+            ids[i] = $"{Session}_{seqs[i]}";
+        }
+        return (seqs, ids);
+    }
+
     /// <summary>Sends one task per target (each with its own payload) and returns their result.</summary>
-    internal TResult Submit<TResult>(TaskKind kind, byte flags, IReadOnlyList<int> targets,
-        Func<int, IReadOnlyList<FramePart>> payloadFor, Func<IReadOnlyList<int>, IReadOnlyList<string>, TResult> makeResult)
+    internal TResult SubmitDirect<TResult>(TaskKind kind, byte flags, IReadOnlyList<int> targets,
+        Func<int, IReadOnlyList<FramePart>> payloadFor, Func<IReadOnlyList<string>, TResult> makeResult)
         where TResult : AsyncResult
     {
         var engines = targets.Select(Engine).ToList();
-        var seqs = targets.Select(_ => (ulong)Interlocked.Increment(ref _seq)).ToList();
-        var result = makeResult(targets, seqs.Select(s => $"{Session}_{s}").ToList());
-        double submitted = TaskHeaders.UnixNow();
-        for (int i = 0; i < engines.Count; i++)
-        {
-            var task = new PendingTask(seqs[i], $"{Session}_{seqs[i]}", kind, submitted, result, i);
-            _ = engines[i].SendAsync(task, flags, payloadFor(i));
-        }
+        var (seqs, ids) = NewTaskIds(targets.Count);
+        var result = makeResult(ids);
+        var tasks = new ClientTask[targets.Count];
+        for (int i = 0; i < tasks.Length; i++) tasks[i] = new ClientTask(seqs[i], ids[i], kind, flags, payloadFor(i), result, i);
+        _router.SubmitDirect(tasks, engines);
         return result;
     }
 
+    /// <summary>
+    /// Sends the same <paramref name="payload"/> to every target. Parts of 1 MiB or more are copied once into a memory
+    /// file that every engine on this host receives (as the Python client does): pushing to N local engines costs one copy.
+    /// </summary>
+    internal TResult SubmitDirect<TResult>(TaskKind kind, byte flags, IReadOnlyList<int> targets, IReadOnlyList<FramePart> payload,
+        Func<IReadOnlyList<string>, TResult> makeResult) where TResult : AsyncResult
+    {
+        var shared = new List<SharedMemoryFile>();
+        if (targets.Count > 1)
+            payload = payload.Select(p =>
+            {
+                if (p.Length < FrameSocket.DescriptorThreshold) return p;
+                var file = new SharedMemoryFile(p);
+                shared.Add(file);
+                return new FramePart(file);
+            }).ToList();
+        try
+        {
+            return SubmitDirect(kind, flags, targets, _ => payload, makeResult);
+        }
+        finally
+        {
+            foreach (var file in shared) file.Dispose(); // sent: each engine holds its own descriptor
+        }
+    }
+
+    /// <summary>Queues apply tasks (one per payload) in the load balancer and returns their result.</summary>
+    internal TResult SubmitBalanced<TResult>(IReadOnlyList<IReadOnlyList<FramePart>> payloads, BalancingOptions options,
+        Func<IReadOnlyList<string>, TResult> makeResult) where TResult : AsyncResult
+    {
+        _router.ThrowIfUnusable();
+        if (options.Allowed is null && Ids.Count == 0 && _connecting.IsEmpty)
+            ResolveTargets(null); // no engine at all: say so now instead of queueing forever
+        var (seqs, ids) = NewTaskIds(payloads.Count);
+        var result = makeResult(ids);
+        long? deadline = options.Timeout is { } t ? Environment.TickCount64 + (long)t.TotalMilliseconds : null;
+        var tasks = new ClientTask[payloads.Count];
+        for (int i = 0; i < tasks.Length; i++)
+            tasks[i] = new ClientTask(seqs[i], ids[i], TaskKind.Apply, 0, payloads[i], result, i)
+            {
+                Balanced = true, RetriesLeft = options.Retries, Allowed = options.Allowed, After = options.After,
+                Follow = options.Follow, Deadline = deadline,
+            };
+        _router.SubmitBalanced(tasks);
+        return result;
+    }
+
+    // ---- waiting and aborting ------------------------------------------------------------------------------------
+
+    /// <summary>msg_ids of this client's tasks that have not finished (queued here, or running).</summary>
+    public IReadOnlyCollection<string> Outstanding => _router.Outstanding;
+
+    /// <summary>
+    /// Waits until the tasks of <paramref name="results"/> (default: every outstanding task) have finished, successfully
+    /// or not; false when <paramref name="timeout"/> passed first (ipyparallel's <c>client.wait</c>). Cancelling
+    /// <paramref name="cancellationToken"/> aborts those of them that have not started.
+    /// </summary>
+    public async Task<bool> WaitAsync(IEnumerable<AsyncResult>? results = null, TimeSpan? timeout = null,
+        CancellationToken cancellationToken = default)
+    {
+        var waiting = (results ?? _router.OutstandingResults).Select(r => r.WaitAsync(cancellationToken)).ToList();
+        var all = Task.WhenAll(waiting);
+        if (timeout is null)
+        {
+            await all.ConfigureAwait(false);
+            return true;
+        }
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var finished = await Task.WhenAny(all, Task.Delay(timeout.Value, cts.Token)).ConfigureAwait(false);
+        cts.Cancel();
+        if (finished == all) await all.ConfigureAwait(false); // a cancellation surfaces here
+        cancellationToken.ThrowIfCancellationRequested();
+        return finished == all;
+    }
+
+    /// <summary>
+    /// Aborts the tasks of <paramref name="results"/> (default: every outstanding task) that have not started: those
+    /// queued in this client and those queued on their engines fail with <see cref="TaskAbortedException"/>; running
+    /// tasks finish (ipyparallel's <c>client.abort</c>).
+    /// </summary>
+    public void Abort(IEnumerable<AsyncResult>? results = null) => _router.Abort(results);
+
     // ---- controller requests -------------------------------------------------------------------------------------
 
-    /// <summary>Per engine: tasks queued and completed, as the engines last reported to the controller.</summary>
-    public async Task<IReadOnlyDictionary<int, EngineQueueStatus>> QueueStatusAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Per engine: tasks queued, completed, and this client's load-balanced tasks there, as ipyparallel's
+    /// <c>queue_status</c>; <see cref="QueueStatus.Unassigned"/>: load-balanced tasks still waiting in this client.
+    /// </summary>
+    public async Task<QueueStatus> QueueStatusAsync(CancellationToken cancellationToken = default)
     {
         var (reply, _) = await _controller.AskAsync("queue_status", cancellationToken: cancellationToken).ConfigureAwait(false);
-        var status = new SortedDictionary<int, EngineQueueStatus>();
+        var engines = new SortedDictionary<int, EngineQueueStatus>();
         foreach (var (id, s) in reply["status"]!.AsObject())
         {
             int eid = int.Parse(id);
-            int outstanding = _engines.TryGetValue(eid, out var e) ? e.Outstanding : 0;
+            _engines.TryGetValue(eid, out var e);
             // the engine reports in batches; this client knows its own outstanding work exactly
-            status[eid] = new EngineQueueStatus(Math.Max(s!["queue"]!.GetValue<int>(), outstanding), s["completed"]!.GetValue<int>());
+            engines[eid] = new EngineQueueStatus(Math.Max(s!["queue"]!.GetValue<int>(), e?.Outstanding ?? 0),
+                s["completed"]!.GetValue<int>(), e?.BalancedOutstanding ?? 0);
         }
-        return status;
+        return new QueueStatus(engines, _router.Unassigned);
     }
 
     /// <summary>
@@ -277,17 +409,32 @@ public sealed class Client : IAsyncDisposable
         DateTimeOffset dto => new JsonObject { ["$datetime"] = dto.ToUnixTimeMilliseconds() / 1000.0 },
         IDictionary<string, object?> d => new JsonObject(d.Select(kv => KeyValuePair.Create(kv.Key, JsonQuery(kv.Value)))),
         string s => JsonValue.Create(s),
+        bool b => JsonValue.Create(b),
+        byte or sbyte or short or ushort or int or uint or long => JsonValue.Create(Convert.ToInt64(value)),
+        float or double or decimal => JsonValue.Create(Convert.ToDouble(value)),
         System.Collections.IEnumerable items => new JsonArray(items.Cast<object?>().Select(JsonQuery).ToArray()),
-        _ => JsonSerializer.SerializeToNode(value),
+        _ => throw new ArgumentException($"a query value of type {value.GetType().Name} cannot be sent: use strings, numbers, " +
+                                         "bools, DateTime, lists or dictionaries of them"),
     };
 
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _router.Dispose();
         await _controller.DisposeAsync().ConfigureAwait(false);
-        foreach (var engine in _engines.Values) await engine.DisposeAsync().ConfigureAwait(false);
+        foreach (var engine in _engines.Values) engine.Dispose();
+        _pump.Dispose();
     }
 }
 
-/// <summary>One engine's queue as <c>queue_status</c> reports it.</summary>
-public sealed record EngineQueueStatus(int Queue, int Completed);
+/// <summary>One engine's queue as <c>queue_status</c> reports it; <paramref name="Tasks"/>: this client's load-balanced tasks there.</summary>
+public sealed record EngineQueueStatus(int Queue, int Completed, int Tasks);
+
+/// <summary><c>queue_status</c>: per engine, and the load-balanced tasks not yet assigned to one.</summary>
+public sealed record QueueStatus(IReadOnlyDictionary<int, EngineQueueStatus> Engines, int Unassigned)
+{
+    public EngineQueueStatus this[int engine] => Engines[engine];
+}
+
+/// <summary>What the balancer honours for a batch of load-balanced tasks.</summary>
+internal sealed record BalancingOptions(int Retries, TimeSpan? Timeout, IReadOnlySet<int>? Allowed, Dependency? After, Dependency? Follow);

@@ -1,5 +1,6 @@
-using System.Security.Cryptography;
+using System.Collections;
 using System.Text;
+using System.Text.RegularExpressions;
 using PyMpiBridge.Parallel.Pickling;
 using PyMpiBridge.Parallel.Wire;
 
@@ -10,7 +11,7 @@ namespace PyMpiBridge.Parallel;
 /// <see cref="AsyncResult"/> (await it, or <c>Get(timeout)</c>). Values cross as pickles; arrays of primitive numbers
 /// arrive in the engines as numpy arrays and come back as .NET arrays, their bytes outside the pickle.
 /// </summary>
-public sealed class DirectView
+public sealed partial class DirectView
 {
     private readonly Client _client;
     private readonly IReadOnlyList<int>? _targets;
@@ -21,6 +22,9 @@ public sealed class DirectView
         _targets = targets;
     }
 
+    /// <summary>The client this view sends through.</summary>
+    internal Client Client => _client;
+
     /// <summary>The engines this view sends to now (all connected engines for <c>client[..]</c>).</summary>
     public IReadOnlyList<int> Targets => _client.ResolveTargets(_targets);
 
@@ -28,12 +32,35 @@ public sealed class DirectView
     public AsyncResult<ExecuteReply?[]> ExecuteAsync(string code, bool silent = true)
     {
         byte[] utf8 = Encoding.UTF8.GetBytes(code);
-        return _client.Submit(TaskKind.Execute, silent ? TaskHeaders.SilentFlag : (byte)0, Targets, _ => [utf8],
-            (t, m) => new AsyncResult<ExecuteReply?[]>("execute", t, m, values => values.Cast<ExecuteReply?>().ToArray()));
+        var targets = Targets;
+        return _client.SubmitDirect(TaskKind.Execute, silent ? TaskHeaders.SilentFlag : (byte)0, targets, _ => [utf8],
+            m => new AsyncResult<ExecuteReply?[]>(_client, "execute", m, targets, values => values.Cast<ExecuteReply?>().ToArray()));
     }
 
     /// <summary>Runs a Python file's code in every target's namespace (ipyparallel's <c>view.run</c>).</summary>
     public AsyncResult<ExecuteReply?[]> RunAsync(string path) => ExecuteAsync(File.ReadAllText(path));
+
+    /// <summary>
+    /// Imports <paramref name="modules"/> in every target's namespace, as <c>with view.sync_imports(): import ...</c>:
+    /// each entry a module (<c>"numpy"</c>), a module with an alias (<c>"numpy as np"</c>) or a from-import
+    /// (<c>"from math import sqrt, pi"</c>).
+    /// </summary>
+    public AsyncResult<ExecuteReply?[]> SyncImportsAsync(params string[] modules)
+    {
+        if (modules.Length == 0) throw new ArgumentException("name at least one module to import", nameof(modules));
+        var lines = new List<string>();
+        foreach (string m in modules)
+        {
+            string entry = m.Trim();
+            if (!ImportEntry().IsMatch(entry))
+                throw new ArgumentException($"'{m}' is not an import: write \"numpy\", \"numpy as np\" or \"from math import sqrt\"", nameof(modules));
+            lines.Add(entry.StartsWith("from ", StringComparison.Ordinal) ? entry : "import " + entry);
+        }
+        return ExecuteAsync(string.Join('\n', lines));
+    }
+
+    [GeneratedRegex(@"^(from\s+[A-Za-z_][\w.]*\s+import\s+[A-Za-z_]\w*(\s+as\s+[A-Za-z_]\w*)?(\s*,\s*[A-Za-z_]\w*(\s+as\s+[A-Za-z_]\w*)?)*|[A-Za-z_][\w.]*(\s+as\s+[A-Za-z_]\w*)?)$")]
+    private static partial Regex ImportEntry();
 
     /// <summary>Sets <paramref name="name"/> to <paramref name="value"/> in every target's namespace.</summary>
     public AsyncResult PushAsync(string name, object? value) => PushAsync(new Dictionary<string, object?> { [name] = value });
@@ -42,16 +69,25 @@ public sealed class DirectView
     public AsyncResult PushAsync(IDictionary<string, object?> @namespace)
     {
         var payload = PickleWriter.Dumps(@namespace);
-        return _client.Submit(TaskKind.Push, 0, Targets, _ => payload, (t, m) => new AsyncResult("push", t, m));
+        var targets = Targets;
+        return _client.SubmitDirect(TaskKind.Push, 0, targets, payload, m => new AsyncResult(_client, "push", m, targets));
     }
 
     /// <summary>The value of <paramref name="name"/> (or <c>a.b</c>) on each target, in target order.</summary>
-    public AsyncResult<T[]> PullAsync<T>(string name)
+    public AsyncMapResult<T> PullAsync<T>(string name)
     {
+        var targets = Targets;
+        if (EngineConverters.For(typeof(T)) is { } converter) // e.g. a pandas DataFrame taken apart on the engine
+        {
+            var function = PythonFunction.FromSource(converter.PullSource, converter.PullFunction);
+            var call = TaskPayloads.Apply(function.Pickle(), [name]);
+            return _client.SubmitDirect(TaskKind.Apply, 0, targets, _ => call,
+                m => new AsyncMapResult<T>(_client, "pull", m, targets, Enumerable.Repeat(1, targets.Count).ToArray(), ordered: true,
+                    (i, v) => [(T)converter.FromEngine(v)]));
+        }
         var payload = PickleWriter.Dumps(name);
-        return _client.Submit(TaskKind.Pull, 0, Targets, _ => payload,
-            (t, m) => new AsyncResult<T[]>("pull", t, m, values =>
-                values.Select((v, i) => ValueConversion.To<T>(v, $"engine {t[i]}: '{name}'")).ToArray()));
+        return _client.SubmitDirect(TaskKind.Pull, 0, targets, _ => payload,
+            m => PerEngine<T>("pull", m, targets, i => $"engine {targets[i]}: '{name}'"));
     }
 
     /// <summary>
@@ -61,137 +97,102 @@ public sealed class DirectView
     public AsyncResult ScatterAsync<T>(string name, T[] values)
     {
         var targets = Targets;
-        int n = targets.Count, q = values.Length / n, r = values.Length % n;
-        var payloads = new List<FramePart>[n];
-        for (int i = 0, start = 0; i < n; i++)
-        {
-            int count = q + (i < r ? 1 : 0);
-            payloads[i] = PickleWriter.Dumps(new Dictionary<string, object?> { [name] = values.AsSpan(start, count).ToArray() });
-            start += count;
-        }
-        return _client.Submit(TaskKind.Push, 0, targets, i => payloads[i], (t, m) => new AsyncResult("scatter", t, m));
+        var blocks = Sequences.Blocks(values.Length, targets.Count);
+        var payloads = blocks.Select(b => PickleWriter.Dumps(new Dictionary<string, object?> { [name] = values.AsSpan(b.Start, b.Count).ToArray() }))
+            .ToList();
+        return _client.SubmitDirect(TaskKind.Push, 0, targets, i => payloads[i], m => new AsyncResult(_client, "scatter", m, targets));
     }
 
     /// <summary>Pulls <paramref name="name"/> (a sequence) from every target and concatenates the parts in target order.</summary>
     public AsyncResult<T[]> GatherAsync<T>(string name)
     {
         var payload = PickleWriter.Dumps(name);
-        return _client.Submit(TaskKind.Pull, 0, Targets, _ => payload,
-            (t, m) => new AsyncResult<T[]>("gather", t, m, values =>
-                values.SelectMany((v, i) => ValueConversion.To<T[]>(v, $"engine {t[i]}: '{name}'")).ToArray()));
+        var targets = Targets;
+        return _client.SubmitDirect(TaskKind.Pull, 0, targets, _ => payload,
+            m => new AsyncResult<T[]>(_client, "gather", m, targets, values =>
+                values.SelectMany((v, i) => ValueConversion.To<T[]>(v, $"engine {targets[i]}: '{name}'")).ToArray()));
     }
 
     /// <summary>
     /// Calls the function <paramref name="functionName"/> that Python <paramref name="source"/> defines, on every
     /// target, with <paramref name="args"/>; one result per engine. The source is run in the engine's namespace when the
-    /// function is loaded (once per distinct source), so it sees what was pushed or imported there.
+    /// function is loaded, so it sees what was pushed or imported there.
     /// </summary>
-    public AsyncResult<T[]> ApplyAsync<T>(string source, string functionName, params object?[] args) =>
-        Apply<T>(FunctionPickles.DefinedBy(source, functionName), functionName, args);
+    public AsyncMapResult<T> ApplyAsync<T>(string source, string functionName, params object?[] args) =>
+        ApplyAsync<T>(PythonFunction.FromSource(source, functionName), args);
 
     /// <summary>Calls <paramref name="functionName"/>, a function already defined in the engines' namespace, with <paramref name="args"/>.</summary>
-    public AsyncResult<T[]> ApplyAsync<T>(string functionName, params object?[] args) =>
-        Apply<T>(FunctionPickles.ByName(functionName), functionName, args);
+    public AsyncMapResult<T> ApplyAsync<T>(string functionName, params object?[] args) =>
+        ApplyAsync<T>(PythonFunction.Named(functionName), args);
 
-    private AsyncResult<T[]> Apply<T>(byte[] function, string name, object?[] args)
+    /// <summary>Calls <paramref name="function"/> on every target with <paramref name="args"/>; one result per engine, in target order.</summary>
+    public AsyncMapResult<T> ApplyAsync<T>(PythonFunction function, params object?[] args)
     {
-        var arguments = PickleWriter.Dumps(new PythonTuple(new PythonTuple(args), new Dictionary<string, object?>()));
-        var payload = new List<FramePart>(arguments.Count + 1) { function };
-        payload.AddRange(arguments);
-        return _client.Submit(TaskKind.Apply, 0, Targets, _ => payload,
-            (t, m) => new AsyncResult<T[]>("apply", t, m, values =>
-                values.Select((v, i) => ValueConversion.To<T>(v, $"engine {t[i]}: {name}(...)")).ToArray()));
-    }
-
-    /// <summary>Empties the targets' namespaces.</summary>
-    public AsyncResult ClearAsync() =>
-        _client.Submit(TaskKind.Clear, 0, Targets, _ => [Array.Empty<byte>()], (t, m) => new AsyncResult("clear", t, m));
-
-    public override string ToString() => $"<DirectView {(_targets is null ? "all" : string.Join(", ", _targets))}>";
-}
-
-/// <summary>
-/// Pickles of the function an apply task calls, resolved in the engine's <c>__main__</c> (its user namespace).
-/// The engine keeps functions by their pickle's bytes; so that a redefined function is never served from that cache,
-/// a call by name carries a fresh nonce (pushed and popped: no effect on the value), and a definition carries its
-/// source (the same bytes mean the same function).
-/// </summary>
-internal static class FunctionPickles
-{
-    /// <summary><c>__main__.name</c>, looked up when the task runs.</summary>
-    public static byte[] ByName(string name)
-    {
-        Validate(name);
-        var p = new PickleText();
-        p.String(Convert.ToHexString(RandomNumberGenerator.GetBytes(8))).Op(Opcodes.Pop);
-        p.String("__main__").String(name).Op(Opcodes.StackGlobal);
-        return p.Stop();
+        var payload = TaskPayloads.Apply(function.Pickle(), args);
+        var targets = Targets;
+        return _client.SubmitDirect(TaskKind.Apply, 0, targets, payload,
+            m => PerEngine<T>("apply", m, targets, i => $"engine {targets[i]}: {function.Name}(...)"));
     }
 
     /// <summary>
-    /// <c>exec(source, vars(__main__))</c>, then <c>getattr(__main__, name)</c>: the function <paramref name="source"/>
-    /// defines, defined in the engine's namespace when the task's function is loaded.
+    /// Calls <paramref name="function"/> on every item (<c>f(a[i], b[i], ...)</c> for several sequences, cut to the
+    /// shortest): the items are split into one contiguous block per target, as ipyparallel's <c>DirectView.map</c>.
+    /// Results in input order; <c>await foreach</c> yields them as blocks finish.
     /// </summary>
-    public static byte[] DefinedBy(string source, string name)
+    public AsyncMapResult<T> MapAsync<T>(PythonFunction function, params IList[] sequences) =>
+        Map<T>(function.ChunkPickle(), function.Name, sequences);
+
+    private AsyncMapResult<T> Map<T>(byte[] chunkFunction, string name, IList[] sequences)
     {
-        Validate(name);
-        var p = new PickleText();
-        // M = importlib.import_module('__main__'), kept in memo 0
-        p.String("importlib").String("import_module").Op(Opcodes.StackGlobal).String("__main__").Op(Opcodes.Tuple1)
-            .Op(Opcodes.Reduce).Op(Opcodes.Memoize).Op(Opcodes.Pop);
-        // exec(source, vars(M)); its None dropped
-        p.String("builtins").String("exec").Op(Opcodes.StackGlobal).String(source)
-            .String("builtins").String("vars").Op(Opcodes.StackGlobal).Get(0).Op(Opcodes.Tuple1).Op(Opcodes.Reduce)
-            .Op(Opcodes.Tuple2).Op(Opcodes.Reduce).Op(Opcodes.Pop);
-        // getattr(M, name)
-        p.String("builtins").String("getattr").Op(Opcodes.StackGlobal).Get(0).String(name).Op(Opcodes.Tuple2).Op(Opcodes.Reduce);
-        return p.Stop();
+        int length = Sequences.CommonLength(sequences);
+        var targets = Targets;
+        var blocks = Sequences.Blocks(length, targets.Count).Where(b => b.Count > 0).ToArray();
+        var used = targets.Take(blocks.Length).ToList();
+        var payloads = TaskPayloads.MapChunks(chunkFunction, sequences, blocks);
+        return _client.SubmitDirect(TaskKind.Apply, 0, used, i => payloads[i],
+            m => new AsyncMapResult<T>(_client, "map", m, used, blocks.Select(b => b.Count).ToArray(), ordered: true,
+                (i, v) => TaskPayloads.ChunkItems<T>(v, $"engine {used[i]}: {name}")));
     }
 
-    private static void Validate(string name)
+    /// <summary>
+    /// Runs the C# static <paramref name="method"/> on every target with <paramref name="args"/> (a
+    /// <see cref="Reference"/> passes an engine variable, <see cref="Reference.World"/> the engines' MPI world); one
+    /// result per engine. The engines load its assembly from the same path, once per build, and call it natively.
+    /// Lambdas and instance methods are refused: their state cannot travel.
+    /// </summary>
+    public AsyncMapResult<T> ApplyAsync<T>(Delegate method, params object?[] args) => ApplyAsync<T>(CSharpMethod.From(method), args);
+
+    internal AsyncMapResult<T> ApplyAsync<T>(CSharpMethod m, params object?[] args)
     {
-        if (string.IsNullOrEmpty(name) || name.Contains('.') || !(char.IsLetter(name[0]) || name[0] == '_') ||
-            !name.All(c => char.IsLetterOrDigit(c) || c == '_'))
-            throw new ArgumentException($"'{name}' is not a Python function name (an identifier defined in the engines' namespace)");
+        var payload = TaskPayloads.Apply(m.Pickle(), args);
+        var targets = Targets;
+        return _client.SubmitDirect(TaskKind.Apply, 0, targets, payload,
+            ids => PerEngine<T>("apply", ids, targets, i => $"engine {targets[i]}: {m.Name}(...)"));
     }
 
-    /// <summary>A few opcodes written by hand.</summary>
-    private sealed class PickleText
+    /// <summary>
+    /// Maps the C# static <paramref name="method"/> over <paramref name="items"/>, one contiguous block per target; each
+    /// engine runs its block natively (a compiled loop, no Python per item). Results in input order.
+    /// </summary>
+    public AsyncMapResult<TResult> MapAsync<T1, TResult>(Func<T1, TResult> method, IList<T1> items) =>
+        MapNative<TResult>(CSharpMethod.From(method), [TaskPayloads.AsList(items)]);
+
+    /// <summary>Maps the C# static <paramref name="method"/> over pairs of items (cut to the shorter sequence).</summary>
+    public AsyncMapResult<TResult> MapAsync<T1, T2, TResult>(Func<T1, T2, TResult> method, IList<T1> first, IList<T2> second) =>
+        MapNative<TResult>(CSharpMethod.From(method), [TaskPayloads.AsList(first), TaskPayloads.AsList(second)]);
+
+    private AsyncMapResult<T> MapNative<T>(CSharpMethod method, IList[] sequences) => Map<T>(method.MapPickle(), method.Name, sequences);
+
+    /// <summary>Empties the targets' namespaces.</summary>
+    public AsyncResult ClearAsync()
     {
-        private readonly MemoryStream _out = new();
-
-        public PickleText()
-        {
-            _out.WriteByte(Opcodes.Proto);
-            _out.WriteByte(5);
-        }
-
-        public PickleText Op(byte op)
-        {
-            _out.WriteByte(op);
-            return this;
-        }
-
-        public PickleText String(string s)
-        {
-            byte[] utf8 = Encoding.UTF8.GetBytes(s);
-            _out.WriteByte(Opcodes.BinUnicode);
-            _out.Write(BitConverter.GetBytes(utf8.Length));
-            _out.Write(utf8);
-            return this;
-        }
-
-        public PickleText Get(byte memo)
-        {
-            _out.WriteByte(Opcodes.BinGet);
-            _out.WriteByte(memo);
-            return this;
-        }
-
-        public byte[] Stop()
-        {
-            _out.WriteByte(Opcodes.Stop);
-            return _out.ToArray();
-        }
+        var targets = Targets;
+        return _client.SubmitDirect(TaskKind.Clear, 0, targets, _ => [Array.Empty<byte>()], m => new AsyncResult(_client, "clear", m, targets));
     }
+
+    private AsyncMapResult<T> PerEngine<T>(string method, IReadOnlyList<string> msgIds, IReadOnlyList<int> targets, Func<int, string> what) =>
+        new(_client, method, msgIds, targets, Enumerable.Repeat(1, targets.Count).ToArray(), ordered: true,
+            (i, v) => [ValueConversion.To<T>(v, what(i))]);
+
+    public override string ToString() => $"<DirectView {(_targets is null ? "all" : string.Join(", ", _targets))}>";
 }

@@ -20,14 +20,14 @@ internal static class BridgeScenarios
         add("bridge-unhandled", WithSession(UnhandledExceptionAbortsJob), initializeMpi: false);
     }
 
-    private static Action<ScenarioContext> WithSession(Action<ScenarioContext, RankSession> body) => context =>
+    internal static Action<ScenarioContext> WithSession(Action<ScenarioContext, RankSession> body) => context =>
     {
         using var session = PyMpi.Start();
         body(context, session);
     };
 
     /// <summary>Runs Python code in a fresh namespace holding <paramref name="values"/>; returns that namespace.</summary>
-    private static PyObject Run(string code, params (string Name, object? Value)[] values)
+    internal static PyObject Run(string code, params (string Name, object? Value)[] values)
     {
         var ns = PyObject.From(new Dictionary<string, object?>());
         foreach (var (name, value) in values) ns.SetItem(name, value);
@@ -35,7 +35,7 @@ internal static class BridgeScenarios
         return ns;
     }
 
-    private static T Get<T>(PyObject ns, string name)
+    internal static T Get<T>(PyObject ns, string name)
     {
         using var value = ns[name];
         return value.As<T>();

@@ -25,6 +25,7 @@ public static class Program
         JobFailureScenarios.Register(Add);
         LifetimeScenarios.Register(Add);
         ElementTypeScenarios.Register(Add);
+        DataFrameScenarios.Register(Add);
 
         // Python process-lifetime scenarios run in a fresh process without MPI (exit modes, venv embedding).
         if (args.Length > 0 && PythonScenarios.Run(args[0], args[1..]) is { } exitCode) return exitCode;

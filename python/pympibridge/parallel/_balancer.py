@@ -11,6 +11,10 @@ import time
 
 from . import error
 
+# Tasks a submitting thread lets queue up before it sends them to a starving engine itself: one system call per
+# batch, not per task.
+_FEED_BATCH = 32
+
 
 class LoadBalancer:
     """Mixin of Client (which owns the state: ``_lb_queue``, ``_lb_waiting``, ``_engines``, ``_lock``)."""
@@ -18,29 +22,51 @@ class LoadBalancer:
     def _submit_lb(self, tasks, ar, retries=0, targets=None, after=None, follow=None, timeout=None):
         """Queues load-balanced tasks; the balancer sends them as engines have room."""
         deadline = time.monotonic() + timeout if timeout else None
+        waiting = after is not None or follow is not None
+        constrained = waiting or retries or targets is not None or deadline is not None
+        now = time.time()
         with self._lock:
+            requests, resubmittable = self._requests, self._resubmittable
+            queue = self._lb_waiting if waiting else self._lb_queue
             for i, t in enumerate(tasks):
-                t.ar, t.index, t.lb = ar, i, True
-                t.retries, t.targets, t.after, t.follow, t.deadline = retries, targets, after, follow, deadline
-                t.submitted = time.time()
-                self._requests[t.msg_id] = t
+                t.ar, t.index, t.lb, t.submitted = ar, i, True, now
+                if constrained:  # _Task's defaults are the unconstrained case: a burst of plain tasks skips these
+                    t.retries, t.targets, t.after, t.follow, t.deadline = retries, targets, after, follow, deadline
+                requests[t.msg_id] = t
                 if len(t.payload) < 4:  # no array buffers: cheap to keep for resubmit()
-                    self._resubmittable[t.msg_id] = t
-                if after is not None or follow is not None:
-                    self._lb_waiting.append(t)
-                else:
-                    self._lb_queue.append(t)
+                    # what resubmit() needs and nothing else: keeping the task would keep its AsyncResult (and
+                    # every result of a long session) alive, and Python's cyclic GC would scan them all again
+                    resubmittable[t.msg_id] = (t.kind, t.flags, tuple(t.payload))
+                queue.append(t)
             self.history.extend(t.msg_id for t in tasks)
             wake = deadline is not None
-            if len(self._lb_queue) == len(tasks) and not any(c.lb_outstanding for c in self._engines.values()):
+            if len(self._lb_queue) == len(tasks) and not self._lb_outstanding():
                 # an isolated call: send it now, it must not wait for the I/O thread
                 self._dispatch_lb()
-            elif not self._dispatch_requested:
+            elif len(self._lb_queue) >= _FEED_BATCH and self._engine_starving():
+                # A burst an engine is running dry in: feed it a batch from here. The I/O thread would, but while
+                # this thread submits in a loop it holds the GIL, and the I/O thread gets it back only every
+                # switch interval (5 ms): the engines would idle through most of the burst.
+                self._dispatch_lb()
+            if (self._lb_queue or self._lb_waiting) and not self._dispatch_requested:
                 # a burst: the I/O thread sends what has queued up by the time it runs, one system call per
                 # engine instead of one per task
                 self._dispatch_requested = wake = True
         if wake:
             self._wake()
+
+    def _engine_starving(self):
+        """Whether a live engine has less than half its room queued."""
+        for c in self._engines.values():
+            if c.alive and 2 * c.lb_outstanding < c.hwm():
+                return True
+        return False
+
+    def _lb_outstanding(self):
+        for c in self._engines.values():
+            if c.lb_outstanding:
+                return True
+        return False
 
     def _dispatch_lb(self):
         """Sends queued load-balanced tasks to the least loaded engines that have room (lock held)."""

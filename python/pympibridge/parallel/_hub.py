@@ -146,7 +146,8 @@ class HubQueries:
             if original is None:
                 raise KeyError(f"cannot resubmit {m}: only this client's load-balanced apply tasks can be "
                                  "resubmitted")
-            tasks.append(self._new_task(original.kind, original.flags, original.payload))
+            kind, flags, payload = original
+            tasks.append(self._new_task(kind, flags, list(payload)))
         ar = AsyncResult(self, [t.msg_id for t in tasks], fname="resubmit", single_result=len(tasks) == 1)
         self._submit_lb(tasks, ar)
         if block:

@@ -240,8 +240,13 @@ class FrameReader:
         if len(buf) - pos < head:
             return None
         lengths = _header(n).unpack_from(buf, pos)[1:]
-        total = head + sum(length for length in lengths if not length & _FD_FLAG)
-        if self.limit is not None and (total > self.limit or any(length & _FD_FLAG for length in lengths)):
+        total = sum(lengths)
+        if total >= _FD_FLAG:  # some parts travel as descriptors: they take no room in the stream
+            if self.limit is not None:
+                raise ConnectionError("buffer descriptors sent before authentication")
+            total = sum(length for length in lengths if not length & _FD_FLAG)
+        total += head
+        if self.limit is not None and total > self.limit:
             raise ConnectionError(f"frame of {total} bytes before authentication")
         return head, lengths, total
 

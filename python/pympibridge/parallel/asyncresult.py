@@ -5,6 +5,7 @@ so a burst of tiny tasks does not pay for bookkeeping nobody reads.
 """
 
 import concurrent.futures
+from concurrent.futures._base import FINISHED as _FINISHED, PENDING as _PENDING
 import datetime
 import sys
 import threading
@@ -13,8 +14,8 @@ import time
 from . import error
 from ._protocol import utc_datetime
 
-
-
+# Guards the lazy creation of a result's Condition against its completion on the I/O thread (see AsyncResult).
+_CONDITION_LOCK = threading.Lock()
 
 
 class Metadata(dict):
@@ -71,10 +72,11 @@ class AsyncResult(concurrent.futures.Future):
     target, or ``apply`` on a load-balanced view) and a list otherwise."""
 
     _single_result = False
+    _cond = None
 
     def __init__(self, client, msg_ids, fname="unknown", targets=None, owner=False, return_exceptions=False,
                  single_result=None):
-        super().__init__()
+        self._future_init()
         self._client = client
         self.msg_ids = list(msg_ids)
         self._fname = fname
@@ -100,12 +102,66 @@ class AsyncResult(concurrent.futures.Future):
         if self._remaining == 0:
             self._finalize()
 
+    def _future_init(self):
+        # Future.__init__ builds a threading.Condition per result: ~40% of the client's cost of a tiny task. Most
+        # results of a burst are finished before anyone waits on them, so the Condition is made on first use
+        # (the `_condition` property) and Future's other fields are set here.
+        self._state = _PENDING
+        self._result = None
+        self._exception = None
+        self._waiters = []
+        self._done_callbacks = []
+
+    @property
+    def _condition(self):
+        """Future's Condition, made when someone first waits, adds a callback or asks ``done()``."""
+        cond = self._cond
+        if cond is None:
+            with _CONDITION_LOCK:
+                cond = self._cond
+                if cond is None:
+                    cond = self._cond = threading.Condition()
+        return cond
+
+    # Future's readers take the Condition even when the result is there: a finished result answers without one
+    def done(self):
+        return self._state == _FINISHED or super().done()
+
+    def result(self, timeout=None):
+        if self._state == _FINISHED:
+            if self._exception is not None:
+                try:
+                    raise self._exception
+                finally:
+                    self = None  # as Future: no cycle through the traceback's frame
+            return self._result
+        return super().result(timeout)
+
+    def exception(self, timeout=None):
+        if self._state == _FINISHED:
+            return self._exception
+        return super().exception(timeout)
+
+    def _settle(self, result, exception):
+        """Future.set_result/set_exception, without a Condition when nobody has made one: nobody can be waiting
+        then, and no callback can be registered (both go through ``_condition``). Checked under the lock that
+        creates it, so a waiter arriving at the same time either sees the finished state or gets notified."""
+        with _CONDITION_LOCK:
+            if self._cond is None:
+                self._result, self._exception = result, exception
+                self._state = _FINISHED
+                return
+        if exception is None:
+            self.set_result(result)
+        else:
+            self.set_exception(exception)
+
     def _finalize(self):
         self._ready = True
         errors = [r for r in self._results if isinstance(r, error.KernelError)]
         self._success = not errors
         if not errors:
-            self.set_result(self._reconstruct_result(self._results))
+            self._settle(self._reconstruct_result(self._results), None)
             return
         if self._single_result and len(self._results) == 1:
             exc = errors[0]
@@ -119,7 +175,7 @@ class AsyncResult(concurrent.futures.Future):
                 else:
                     elist.append((type(e).__name__, str(e), None, getattr(e, "engine_info", {}) or {}))
             exc = error.CompositeError(f"one or more exceptions raised in: {self._fname}", elist)
-        self.set_exception(exc)
+        self._settle(None, exc)
 
     def _reconstruct_result(self, results):
         return results[0] if self._single_result else list(results)

@@ -404,7 +404,7 @@ class _GatherResult(AsyncResult):
     def __init__(self, pulled, dist):
         self._pulled = pulled
         self._dist = dist
-        concurrent.futures.Future.__init__(self)
+        self._future_init()
         self._client = pulled._client
         self.msg_ids = pulled.msg_ids
         self._fname = "gather"

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using PyMpiBridge.Parallel.Wire;
 
 namespace PyMpiBridge.Parallel.Pickling;
 
@@ -8,7 +9,7 @@ internal static class NumpyArrays
     /// <summary>An array of <paramref name="dtype"/> and <paramref name="shape"/> over <paramref name="data"/> in
     /// <paramref name="order"/> ('C' row-major or 'F' column-major): 1-D → <c>T[]</c>, N-d → <c>T[,…]</c> (row-major),
     /// 0-d → the value itself.</summary>
-    public static object FromBuffer(byte[] data, (string Code, string Order) dtype, int[] shape, string order)
+    public static object FromBuffer(ReceivedPart data, (string Code, string Order) dtype, int[] shape, string order)
     {
         if (dtype.Order == ">")
             throw new UnsupportedPickleException($"a big-endian numpy array ('>{dtype.Code}') cannot be read here: send it as native order");
@@ -16,8 +17,8 @@ internal static class NumpyArrays
         int size = NumpyDtype.SizeOf(element);
         long count = 1;
         foreach (int d in shape) count *= d;
-        if (count * size > data.LongLength)
-            throw new InvalidDataException($"a numpy array of shape ({string.Join(", ", shape)}) needs {count * size} bytes, {data.LongLength} arrived");
+        if (count * size > data.Length)
+            throw new InvalidDataException($"a numpy array of shape ({string.Join(", ", shape)}) needs {count * size} bytes, {data.Length} arrived");
         Array array = shape.Length switch
         {
             0 => Array.CreateInstance(element, 1),
@@ -25,8 +26,9 @@ internal static class NumpyArrays
             _ => Array.CreateInstance(element, shape),
         };
         var target = MemoryMarshal.CreateSpan(ref MemoryMarshal.GetArrayDataReference(array), checked((int)(count * size)));
-        if (order == "F" && shape.Length > 1) CopyFortranToRowMajor(data, target, shape, size);
-        else data.AsSpan(0, target.Length).CopyTo(target);
+        PyMpiBridge.Runtime.Native.LargePages.Advise(target); // before the first write: 2 MiB pages fault in 512 times faster
+        if (order == "F" && shape.Length > 1) CopyFortranToRowMajor(data.Bytes, target, shape, size);
+        else data.CopyTo(target); // one copy, into the array itself
         return shape.Length == 0 ? array.GetValue(0)! : array; // a 0-d array is its one value
     }
 
@@ -55,5 +57,5 @@ internal static class NumpyArrays
 
     /// <summary>A numpy scalar (<c>np.float64(2.5)</c>) as its .NET primitive.</summary>
     public static object Scalar((string Code, string Order) dtype, byte[] data) =>
-        FromBuffer(data, dtype, [], "C");
+        FromBuffer(new ReceivedPart(data), dtype, [], "C");
 }

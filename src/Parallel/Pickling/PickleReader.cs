@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections;
 using System.Numerics;
 using System.Text;
+using PyMpiBridge.Parallel.Wire;
 
 namespace PyMpiBridge.Parallel.Pickling;
 
@@ -17,22 +18,30 @@ namespace PyMpiBridge.Parallel.Pickling;
 internal sealed class PickleReader
 {
     private readonly byte[] _data;
-    private readonly IReadOnlyList<byte[]> _buffers;
+    private readonly IReadOnlyList<ReceivedPart> _buffers;
     private int _pos;
     private int _nextBuffer;
+    private int _unconsumedBuffers;
     private readonly List<object?> _stack = [];
     private readonly Stack<int> _marks = new();
     private readonly Dictionary<int, object?> _memo = [];
 
-    private PickleReader(byte[] data, IReadOnlyList<byte[]> buffers)
+    private PickleReader(byte[] data, IReadOnlyList<ReceivedPart> buffers)
     {
         _data = data;
         _buffers = buffers;
     }
 
-    /// <summary>Unpickles <paramref name="data"/> whose out-of-band buffers are <paramref name="buffers"/>.</summary>
-    public static object? Loads(byte[] data, IReadOnlyList<byte[]>? buffers = null) =>
+    /// <summary>
+    /// Unpickles <paramref name="data"/> whose out-of-band buffers are <paramref name="buffers"/>; a numpy array's buffer
+    /// is copied once, straight into the .NET array (from a memory file when it came as a descriptor).
+    /// </summary>
+    public static object? Loads(byte[] data, IReadOnlyList<ReceivedPart>? buffers = null) =>
         new PickleReader(data, buffers ?? []).Run();
+
+    /// <summary>As <see cref="Loads(byte[], IReadOnlyList{ReceivedPart}?)"/>, with buffers that are plain bytes.</summary>
+    public static object? Loads(byte[] data, IReadOnlyList<byte[]> buffers) =>
+        Loads(data, buffers.Select(b => new ReceivedPart(b)).ToList());
 
     /// <summary>A Python global the reader met (a class or function), kept until something calls it.</summary>
     private sealed record Global(string Module, string Name)
@@ -60,7 +69,7 @@ internal sealed class PickleReader
             {
                 case Opcodes.Proto: _pos++; break;
                 case Opcodes.Frame: _pos += 8; break;
-                case Opcodes.Stop: return Pop();
+                case Opcodes.Stop: return _unconsumedBuffers > 0 ? Materialize(Pop()) : Pop();
                 case Opcodes.Mark: _marks.Push(_stack.Count); break;
                 case Opcodes.Pop: Pop(); break;
                 case Opcodes.PopMark: PopToMark(); break;
@@ -85,6 +94,7 @@ internal sealed class PickleReader
                     if (_nextBuffer >= _buffers.Count)
                         throw new InvalidDataException($"the pickle uses out-of-band buffer {_nextBuffer} but {_buffers.Count} arrived");
                     Push(_buffers[_nextBuffer++]);
+                    _unconsumedBuffers++;
                     break;
                 case Opcodes.ReadOnlyBuffer: break;
                 case Opcodes.EmptyList: Push(new List<object?>()); break;
@@ -189,7 +199,7 @@ internal sealed class PickleReader
         switch (g.Module, g.Name)
         {
             case ("numpy.core.numeric" or "numpy._core.numeric", "_frombuffer"):
-                return NumpyArrays.FromBuffer((byte[])args[0]!, DtypeOf(args[1]), Shape(args[2]), (string)args[3]!);
+                return NumpyArrays.FromBuffer(Buffer(args[0]), DtypeOf(args[1]), Shape(args[2]), (string)args[3]!);
             case ("numpy", "dtype"):
                 return new Dtype((string)args[0]!);
             case ("numpy.core.multiarray" or "numpy._core.multiarray", "_reconstruct"):
@@ -199,7 +209,7 @@ internal sealed class PickleReader
             case ("builtins", "complex"):
                 return new Complex(Convert.ToDouble(args[0]), args.Length > 1 ? Convert.ToDouble(args[1]) : 0);
             case ("builtins", "bytearray"):
-                return args.Length == 0 ? [] : args[0] as byte[] ?? throw new UnsupportedPickleException("bytearray from a non-bytes value");
+                return args.Length == 0 ? [] : args[0] is ReceivedPart or byte[] ? Bytes(args[0]) : throw new UnsupportedPickleException("bytearray from a non-bytes value");
             case ("builtins", "set" or "frozenset"):
                 return new HashSet<object?>(args.Length == 0 ? [] : (IEnumerable<object?>)args[0]!);
             case ("datetime", "timedelta"):
@@ -227,7 +237,7 @@ internal sealed class PickleReader
             case PendingNdarray pending when state is object?[] { Length: 5 } s:
                 object? data = s[4] is byte[] bytes ? bytes : throw new UnsupportedPickleException(
                     "a numpy array of Python objects (dtype=object) has no .NET element type");
-                var array = NumpyArrays.FromBuffer((byte[])data, DtypeOf(s[2]), Shape(s[1]), s[3] is true ? "F" : "C");
+                var array = NumpyArrays.FromBuffer(new ReceivedPart((byte[])data), DtypeOf(s[2]), Shape(s[1]), s[3] is true ? "F" : "C");
                 _stack[^1] = array;
                 foreach (var key in _memo.Where(kv => ReferenceEquals(kv.Value, pending)).Select(kv => kv.Key).ToList())
                     _memo[key] = array;
@@ -235,6 +245,42 @@ internal sealed class PickleReader
             default:
                 throw new UnsupportedPickleException(
                     $"the pickle sets the state of a {target?.GetType().Name ?? "None"} (BUILD), which the C# reader cannot");
+        }
+    }
+
+    /// <summary>An out-of-band buffer (or in-band bytes) as a part to copy from; counts it as used.</summary>
+    private ReceivedPart Buffer(object? value)
+    {
+        switch (value)
+        {
+            case ReceivedPart part:
+                _unconsumedBuffers--;
+                return part;
+            case byte[] bytes:
+                return new ReceivedPart(bytes);
+            default:
+                throw new InvalidDataException($"expected a buffer, got {value?.GetType().Name ?? "None"}");
+        }
+    }
+
+    private byte[] Bytes(object? value) => value is byte[] bytes ? bytes : Buffer(value).Bytes;
+
+    /// <summary>Out-of-band buffers no numpy array took (a bytearray sent out of band, say) become byte[] wherever they are.</summary>
+    private static object? Materialize(object? value)
+    {
+        switch (value)
+        {
+            case ReceivedPart part: return part.Bytes;
+            case List<object?> list:
+                for (int i = 0; i < list.Count; i++) list[i] = Materialize(list[i]);
+                return list;
+            case object?[] tuple:
+                for (int i = 0; i < tuple.Length; i++) tuple[i] = Materialize(tuple[i]);
+                return tuple;
+            case Dictionary<object, object?> dict:
+                foreach (var key in dict.Keys.ToList()) dict[key] = Materialize(dict[key]);
+                return dict;
+            default: return value;
         }
     }
 

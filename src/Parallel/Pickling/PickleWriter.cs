@@ -11,7 +11,8 @@ namespace PyMpiBridge.Parallel.Pickling;
 /// Writes .NET values as pickle protocol 5, the way Python's pickler would write the matching Python values:
 /// null → None, bool, integers → int, float/double → float, string → str, byte[] → bytes, tuples (<see cref="ITuple"/>)
 /// → tuple, other lists → list, dictionaries → dict, <see cref="Complex"/> → complex. Arrays of primitive numbers (any
-/// rank) become numpy arrays whose memory travels out of band, exactly as numpy reduces itself for protocol 5:
+/// rank), and <see cref="Memory{T}"/>/<see cref="ReadOnlyMemory{T}"/>/<see cref="ArraySegment{T}"/> of them (1-D), become
+/// numpy arrays whose memory travels out of band, exactly as numpy reduces itself for protocol 5:
 /// <c>numpy.core.numeric._frombuffer(NEXT_BUFFER, dtype, shape, 'C')</c>; the buffers are returned beside the pickle.
 /// </summary>
 internal sealed class PickleWriter
@@ -73,8 +74,20 @@ internal sealed class PickleWriter
                 _out.WriteByte(Opcodes.Tuple2);
                 _out.WriteByte(Opcodes.Reduce);
                 return;
+            case Reference reference:
+                // evaluated in the engine's namespace when the arguments are loaded
+                WriteGlobal("pympibridge.parallel._serialize", "_resolve_reference");
+                WriteString(reference.Expression);
+                _out.WriteByte(Opcodes.Tuple1);
+                _out.WriteByte(Opcodes.Reduce);
+                return;
             case Array array when NumpyDtype.CodeOf(array.GetType().GetElementType()!) is { } code:
-                WriteNumpyArray(array, code);
+                WriteNumpyArray(code, new FramePart(array, NumpyDtype.SizeOf(array.GetType().GetElementType()!)), Shape(array));
+                return;
+            case not null when NumericMemory.TryGet(value, out var memory):
+                WriteNumpyArray(NumpyDtype.CodeOf(memory.Array.GetType().GetElementType()!)!,
+                    new FramePart(memory.Array, NumpyDtype.SizeOf(memory.Array.GetType().GetElementType()!), memory.Offset, memory.Count),
+                    [memory.Count]);
                 return;
             case IDictionary dict:
                 _out.WriteByte(Opcodes.EmptyDict);
@@ -86,6 +99,14 @@ internal sealed class PickleWriter
                     Write(e.Value);
                 }
                 _out.WriteByte(Opcodes.SetItems);
+                return;
+            case PickleReduction reduction:
+                WriteGlobal(reduction.Module, reduction.Name);
+                Write(new PythonTuple(reduction.Arguments));
+                _out.WriteByte(Opcodes.Reduce);
+                return;
+            case var _ when EngineConverters.TryToEngine(value, out object? engineForm):
+                Write(engineForm);
                 return;
             case ITuple tuple:
                 _out.WriteByte(Opcodes.Mark);
@@ -191,13 +212,19 @@ internal sealed class PickleWriter
         _out.WriteByte(Opcodes.StackGlobal);
     }
 
-    private void WriteNumpyArray(Array array, string code)
+    private static int[] Shape(Array array)
     {
-        Type element = array.GetType().GetElementType()!;
+        var shape = new int[array.Rank];
+        for (int d = 0; d < shape.Length; d++) shape[d] = array.GetLength(d);
+        return shape;
+    }
+
+    private void WriteNumpyArray(string code, FramePart data, int[] shape)
+    {
         WriteGlobal("numpy.core.numeric", "_frombuffer");
         _out.WriteByte(Opcodes.Mark);
         _out.WriteByte(Opcodes.NextBuffer);
-        _buffers.Add(new FramePart(array, NumpyDtype.SizeOf(element)));
+        _buffers.Add(data);
         // numpy.dtype('f8', False, True) with state (3, '<', None, None, None, -1, -1, 0): numpy's own reduction
         WriteGlobal("numpy", "dtype");
         WriteString(code);
@@ -217,7 +244,7 @@ internal sealed class PickleWriter
         _out.WriteByte(Opcodes.Tuple);
         _out.WriteByte(Opcodes.Build);
         _out.WriteByte(Opcodes.Mark);
-        for (int d = 0; d < array.Rank; d++) WriteInt(array.GetLength(d));
+        foreach (int length in shape) WriteInt(length);
         _out.WriteByte(Opcodes.Tuple);
         WriteString("C"); // .NET multidimensional arrays are row-major
         _out.WriteByte(Opcodes.Tuple);

@@ -39,7 +39,7 @@ internal sealed class ControllerConnection : IAsyncDisposable
     {
         try
         {
-            var connection = await KeyHandshake.ConnectAsync(url, key, new { role = "client", session }, timeout, cancellationToken)
+            var connection = await KeyHandshake.ConnectAsync(url, key, session, timeout, cancellationToken)
                 .ConfigureAwait(false);
             return new ControllerConnection(connection, logger);
         }
@@ -100,7 +100,7 @@ internal sealed class ControllerConnection : IAsyncDisposable
         _requests[id] = tcs;
         try
         {
-            await _connection.SendAsync([JsonSerializer.SerializeToUtf8Bytes(message)], cancellationToken).ConfigureAwait(false);
+            await _connection.SendAsync([System.Text.Encoding.UTF8.GetBytes(message.ToJsonString())], cancellationToken).ConfigureAwait(false);
             var limit = timeout ?? TimeSpan.FromSeconds(30);
             var (reply, blobs) = await tcs.Task.WaitAsync(limit, cancellationToken).ConfigureAwait(false);
             if (reply["ok"]?.GetValue<bool>() != true)

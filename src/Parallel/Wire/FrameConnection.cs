@@ -6,18 +6,17 @@ using System.Net.Sockets;
 namespace PyMpiBridge.Parallel.Wire;
 
 /// <summary>
-/// One stream connection carrying frames: <c>u32 nparts</c>, <c>nparts</c> little-endian <c>u64</c> lengths, then the
-/// parts back to back (PROTOCOL.md, "Frames"). This slice speaks TCP only, where descriptor parts (bit 63 of a length,
-/// Unix sockets only) never occur; one arriving anyway is a protocol error.
+/// The controller connection: frames (<c>u32 nparts</c>, <c>nparts</c> little-endian <c>u64</c> lengths, then the
+/// parts back to back; PROTOCOL.md, "Frames") over TCP with async calls. Descriptor parts (bit 63 of a length, Unix
+/// sockets only) never occur on it; one arriving anyway is a protocol error. Engines use <see cref="FrameSocket"/>.
 /// Reads go through a <see cref="PipeReader"/> (many small frames per system call); a part is copied once, into its own
 /// array. Sends are serialized by a lock; small parts are coalesced with the header, large ones sent from the caller's
 /// memory.
 /// </summary>
-internal sealed class FrameConnection : IAsyncDisposable
+internal sealed class FrameConnection : IFrameChannel, IAsyncDisposable
 {
     internal const int HandshakeLimit = 64 * 1024;
     private const ulong DescriptorFlag = 1UL << 63;
-    private const int CoalesceBelow = 64 * 1024;
     private const int MaxParts = 1_000_000;
 
     private readonly Socket _socket;
@@ -130,38 +129,25 @@ internal sealed class FrameConnection : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Sends one frame made of <paramref name="parts"/> (large parts are sent from their own memory).</summary>
+    /// <summary>Sends one frame made of <paramref name="parts"/> (controller messages: small, written in one piece).</summary>
     public async ValueTask SendAsync(IReadOnlyList<FramePart> parts, CancellationToken cancellationToken = default)
     {
-        int headerSize = 4 + 8 * parts.Count;
-        int small = headerSize;
-        foreach (var p in parts)
-            if (p.Length < CoalesceBelow) small += p.Length;
-        byte[] head = ArrayPool<byte>.Shared.Rent(small);
+        int size = 4 + 8 * parts.Count + parts.Sum(p => p.Length);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
         try
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(head, (uint)parts.Count);
+            BinaryPrimitives.WriteUInt32LittleEndian(buffer, (uint)parts.Count);
+            int at = 4 + 8 * parts.Count;
             for (int i = 0; i < parts.Count; i++)
-                BinaryPrimitives.WriteUInt64LittleEndian(head.AsSpan(4 + 8 * i), (ulong)parts[i].Length);
+            {
+                BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan(4 + 8 * i), (ulong)parts[i].Length);
+                parts[i].Span.CopyTo(buffer.AsSpan(at));
+                at += parts[i].Length;
+            }
             await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                // header and small parts go together; a large part flushes what is pending, then goes on its own
-                int pending = headerSize;
-                foreach (var p in parts)
-                {
-                    if (p.Length < CoalesceBelow)
-                    {
-                        p.Span.CopyTo(head.AsSpan(pending));
-                        pending += p.Length;
-                        continue;
-                    }
-                    await SendAllAsync(head.AsMemory(0, pending), cancellationToken).ConfigureAwait(false);
-                    pending = 0;
-                    if (p.IsArray) SendAll(p.Span);
-                    else await SendAllAsync(p.Memory, cancellationToken).ConfigureAwait(false);
-                }
-                if (pending > 0) await SendAllAsync(head.AsMemory(0, pending), cancellationToken).ConfigureAwait(false);
+                await SendAllAsync(buffer.AsMemory(0, size), cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -170,13 +156,8 @@ internal sealed class FrameConnection : IAsyncDisposable
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(head);
+            ArrayPool<byte>.Shared.Return(buffer);
         }
-    }
-
-    private void SendAll(ReadOnlySpan<byte> data)
-    {
-        while (!data.IsEmpty) data = data[_socket.Send(data)..];
     }
 
     private async ValueTask SendAllAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)

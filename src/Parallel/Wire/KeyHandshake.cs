@@ -15,7 +15,7 @@ internal static class KeyHandshake
     private static readonly byte[] Hello = "pympi-parallel-1"u8.ToArray();
 
     /// <summary>Authenticates <paramref name="connection"/>; returns the server's info object.</summary>
-    public static async Task<JsonElement> ClientAsync(FrameConnection connection, byte[] key, object identity,
+    public static async Task<JsonElement> ClientAsync(IFrameChannel connection, byte[] key, string session,
         TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -28,7 +28,7 @@ internal static class KeyHandshake
             if (hello.Length != 2 || !hello[0].AsSpan().SequenceEqual(Hello))
                 throw new AuthenticationException($"{connection.Url} is not a pympibridge cluster endpoint");
             byte[] mine = RandomNumberGenerator.GetBytes(32);
-            await connection.SendAsync([Mac(key, "client:", hello[1]), mine, JsonSerializer.SerializeToUtf8Bytes(identity)],
+            await connection.SendAsync([Mac(key, "client:", hello[1]), mine, Identity(session)],
                 cts.Token).ConfigureAwait(false);
             byte[][]? answer = await connection.ReadFrameAsync(FrameConnection.HandshakeLimit, cts.Token).ConfigureAwait(false);
             if (answer is null)
@@ -51,27 +51,40 @@ internal static class KeyHandshake
         }
     }
 
-    /// <summary>A connection to <paramref name="url"/>, authenticated with <paramref name="key"/> as <paramref name="identity"/>.</summary>
-    public static async Task<FrameConnection> ConnectAsync(string url, byte[] key, object identity, TimeSpan timeout,
-        CancellationToken cancellationToken)
+    /// <summary>An engine connection (TCP or a local Unix socket) to <paramref name="url"/>, authenticated.</summary>
+    public static Task<FrameSocket> ConnectSocketAsync(string url, byte[] key, string session, TimeSpan timeout,
+        CancellationToken cancellationToken) =>
+        AuthenticatedAsync(c => FrameSocket.ConnectAsync(url, c), s => { s.Dispose(); return default; }, key, session, timeout, cancellationToken);
+
+    /// <summary>A controller connection to <paramref name="url"/>, authenticated with <paramref name="key"/> for client <paramref name="session"/>.</summary>
+    public static Task<FrameConnection> ConnectAsync(string url, byte[] key, string session, TimeSpan timeout,
+        CancellationToken cancellationToken) =>
+        AuthenticatedAsync(c => FrameConnection.ConnectAsync(url, c), c => c.DisposeAsync(), key, session, timeout, cancellationToken);
+
+    private static async Task<T> AuthenticatedAsync<T>(Func<CancellationToken, Task<T>> open, Func<T, ValueTask> dispose, byte[] key,
+        string session, TimeSpan timeout, CancellationToken cancellationToken) where T : IFrameChannel
     {
-        FrameConnection connection;
+        T connection;
         using (var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             cts.CancelAfter(timeout);
-            connection = await FrameConnection.ConnectAsync(url, cts.Token).ConfigureAwait(false);
+            connection = await open(cts.Token).ConfigureAwait(false);
         }
         try
         {
-            await ClientAsync(connection, key, identity, timeout, cancellationToken).ConfigureAwait(false);
+            await ClientAsync(connection, key, session, timeout, cancellationToken).ConfigureAwait(false);
             return connection;
         }
         catch
         {
-            await connection.DisposeAsync().ConfigureAwait(false);
+            await dispose(connection).ConfigureAwait(false);
             throw;
         }
     }
+
+    /// <summary><c>{"role": "client", "session": ...}</c> (written without reflection: trimmed and AOT hosts work too).</summary>
+    private static byte[] Identity(string session) =>
+        Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["role"] = "client", ["session"] = session }.ToJsonString());
 
     private static byte[] Mac(byte[] key, string label, byte[] nonce)
     {

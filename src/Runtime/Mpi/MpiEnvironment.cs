@@ -68,6 +68,21 @@ public static unsafe class MpiEnvironment
     /// <summary>True when <see cref="Init"/> called MPI_Init_thread (so <see cref="Finalize"/> will finalize).</summary>
     public static bool OwnsInitialization => s_ownsInitialization;
 
+    /// <summary>
+    /// Makes <see cref="Finalize"/> end an MPI that another component initialized and will never finalize — mpi4py
+    /// inside an interpreter that is never finalized (pythonnet never calls <c>Py_Finalize</c>, so mpi4py's exit hook
+    /// never runs and the launcher reports an improper exit). <see cref="Finalize"/> still skips MPI_Finalize when MPI was
+    /// finalized by then.
+    /// </summary>
+    public static void TakeOverFinalization()
+    {
+        lock (s_lock)
+        {
+            RequireInitialized();
+            s_ownsInitialization = true;
+        }
+    }
+
     /// <summary>The thread support level MPI provided.</summary>
     public static ThreadLevel ProvidedThreadLevel
     {
@@ -92,7 +107,8 @@ public static unsafe class MpiEnvironment
             RequestPoller.Shutdown();
             s_initialized = false;
             s_finalized = true;
-            if (s_ownsInitialization)
+            int done = 0;
+            if (s_ownsInitialization && MpiNative.Finalized(&done) == 0 && done == 0)
             {
                 var region = BlockingRegion.Enter();
                 int rc = MpiNative.Finalize();

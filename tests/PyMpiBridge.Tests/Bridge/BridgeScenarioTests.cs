@@ -94,3 +94,24 @@ public class RankSessionBehaviourTests
         Assert.That(run.Job.Stderr, Does.Contain("PYMPI_PYTHON"), run.Describe());
     }
 }
+
+/// <summary>
+/// DataFrames between the languages: an exported function taking and returning one inside every rank, and C# rank 0
+/// trading frames with Python ranks (mpi4py send/recv and bcast, both directions).
+/// </summary>
+[TestFixture(2)]
+[TestFixture(3)]
+public class DataFrameMessageTests(int ranks)
+{
+    private ScenarioRun _run = null!;
+
+    [OneTimeSetUp]
+    public async Task RunScenario() => _run = await ScenarioRun.GetAsync(MpiFlavor.OpenMpi, ranks, "dataframe-cross-rank");
+
+    [Test] public void Job_ExitsCleanlyOnEveryRank() => _run.AssertSucceeded();
+    [Test] public void ExportedFunction_TakesAPandasFrameAsDataFrame_AndReturnsOneAsPandas() => _run.AssertOkOnEveryRank("exported function takes and returns a DataFrame");
+    [Test] public void ExportedFunction_GivenAMixedTypeColumn_RaisesTypeErrorNamingIt() => _run.AssertOkOnEveryRank("bad frame raises TypeError naming the column");
+    [Test] public void CSharpSendObjectOfDataFrame_ArrivesInMpi4pyAsPandas_NumbersAsRawBytes() => _run.AssertOkOnEveryRank("dataframe csharp to python");
+    [Test] public void Mpi4pySendOfPandasFrame_ArrivesInRecvObjectAsDataFrame() => _run.AssertOkOnEveryRank("dataframe python to csharp");
+    [Test] public void BcastObject_CarriesDataFramesFromCSharpAndPythonRoots() => _run.AssertOkOnEveryRank("bcast dataframe both ways");
+}

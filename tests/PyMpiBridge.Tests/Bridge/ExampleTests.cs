@@ -63,6 +63,17 @@ public partial class ExampleTests
         Assert.That(job.Stdout, Does.Contain("closed form n(n-1)/2:                499999500000"), Describe(job));
     }
 
+    [Test]
+    public async Task DataFrameAnalytics_OnFourRanks_GroupsCSharpRowsWithPandas_AndCombinesTheStatisticsInCSharp()
+    {
+        var job = await Launch(4, Built("DataFrameAnalytics"), "40000");
+        Assert.That(job.ExitCode, Is.EqualTo(0), Describe(job));
+        Assert.That(job.Stdout, Does.Contain("rank 0: made 40,000 sales rows in C# (4 columns, 800 without a quantity)"), Describe(job));
+        foreach (int r in new[] { 1, 2, 3 })
+            Assert.That(job.Stdout, Does.Contain($"rank {r}: pandas grouped 10,000 rows it received from C#"), Describe(job));
+        Assert.That(job.Stdout, Does.Contain("rank 0: 39,200 orders in 5 regions; revenue matches C#'s own sum per region: True"), Describe(job));
+    }
+
     [GeneratedRegex(@"mean V ([0-9.]+)$", RegexOptions.Multiline)]
     private static partial Regex MeanV();
 

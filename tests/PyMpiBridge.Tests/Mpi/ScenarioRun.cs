@@ -32,25 +32,29 @@ public sealed partial class ScenarioRun
     /// <summary>(rank, check) → (ok, detail).</summary>
     public Dictionary<(int Rank, string Check), (bool Ok, string Detail)> Lines { get; } = new();
 
-    public static string HostDll
+    public static string HostDll => BuiltHost("ScenarioHost");
+
+    /// <summary>The built test host of project <paramref name="project"/> (tests/&lt;project&gt;, assembly PyMpiBridge.&lt;project&gt;).</summary>
+    public static string BuiltHost(string project)
     {
-        get
-        {
-            string root = RepoRoot();
-            string dll = Path.Combine(root, "artifacts", "bin", "ScenarioHost", "release", "PyMpiBridge.ScenarioHost.dll");
-            if (!File.Exists(dll)) Assert.Fail($"ScenarioHost is not built at {dll}; run 'dotnet build PyMpiBridge.sln -c Release'.");
-            return dll;
-        }
+        string dll = Path.Combine(RepoRoot(), "artifacts", "bin", project, "release", $"PyMpiBridge.{project}.dll");
+        if (!File.Exists(dll)) Assert.Fail($"{project} is not built at {dll}; run 'dotnet build PyMpiBridge.sln -c Release'.");
+        return dll;
     }
 
-    /// <summary>Runs (or reuses) <c>mpiexec -n ranks dotnet ScenarioHost.dll scenario</c>.</summary>
-    public static Task<ScenarioRun> GetAsync(MpiFlavor flavor, int ranks, string scenario, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Runs (or reuses) <c>mpiexec -n ranks dotnet HOST.dll scenario [arguments]</c>; the host is ScenarioHost unless
+    /// <paramref name="hostDll"/> names another one that prints the same result lines.
+    /// </summary>
+    public static Task<ScenarioRun> GetAsync(MpiFlavor flavor, int ranks, string scenario, IReadOnlyDictionary<string, string>? environment = null,
+        string? hostDll = null, params string[] arguments)
     {
-        string key = $"{flavor}/{ranks}/{scenario}/{string.Join(";", (environment ?? new Dictionary<string, string>()).Select(kv => kv.Key + "=" + kv.Value))}";
+        hostDll ??= HostDll;
+        string key = $"{Path.GetFileName(hostDll)}/{flavor}/{ranks}/{scenario} {string.Join(" ", arguments)}/{string.Join(";", (environment ?? new Dictionary<string, string>()).Select(kv => kv.Key + "=" + kv.Value))}";
         return s_runs.GetOrAdd(key, _ => new Lazy<Task<ScenarioRun>>(async () =>
         {
             var env = new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["TERM"] = "dumb" };
-            var psi = MpiLauncher.CreateStartInfo(ranks, "dotnet", [HostDll, scenario], flavor, environment: env);
+            var psi = MpiLauncher.CreateStartInfo(ranks, "dotnet", [hostDll, scenario, .. arguments], flavor, environment: env);
             return new ScenarioRun(await InTime.Job(MpiLauncher.RunAsync(psi, Timeout)), ranks);
         })).Value;
     }

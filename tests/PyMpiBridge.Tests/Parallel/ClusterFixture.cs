@@ -63,3 +63,35 @@ internal static class ProcessTree
         catch (IOException) { return false; }
     }
 }
+
+/// <summary>
+/// A fixture whose tests share one real 2-engine cluster (in a private <c>PYMPIBRIDGE_DIR</c>) and a client of it;
+/// <see cref="PrepareAsync"/> runs once before the tests (definitions the tests call on the engines).
+/// </summary>
+public abstract class TwoEngineClusterFixture(string clusterId)
+{
+    protected static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    internal PrivateClusterDirectory Dir { get; private set; } = null!;
+    protected PyMpiBridge.Parallel.Cluster Cluster { get; private set; } = null!;
+    protected PyMpiBridge.Parallel.Client Client { get; private set; } = null!;
+
+    [OneTimeSetUp]
+    public async Task StartCluster()
+    {
+        Dir = new PrivateClusterDirectory();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        Cluster = await PyMpiBridge.Parallel.Cluster.StartAsync(engines: 2, clusterId: clusterId, cancellationToken: cts.Token);
+        Client = await Cluster.ConnectAsync(cancellationToken: cts.Token);
+        await PrepareAsync().WaitAsync(cts.Token);
+    }
+
+    protected virtual Task PrepareAsync() => Task.CompletedTask;
+
+    [OneTimeTearDown]
+    public async Task StopCluster()
+    {
+        if (Client is not null) await Client.DisposeAsync();
+        if (Cluster is not null) await Cluster.DisposeAsync();
+        Dir?.Dispose();
+    }
+}

@@ -219,6 +219,33 @@ public class ArrayTests
     }
 
     [Test]
+    public void WritableViewOfReadOnlyNumpyArray_IsRefusedWithWhatToDo()
+    {
+        using var gil = Py.Gil();
+        using var array = Py.Eval("__import__('numpy').arange(4.0)");
+        array.GetAttr("flags").SetAttr("writeable", false);
+        var e = Assert.Throws<InvalidOperationException>(() => array.GetBuffer<double>(writable: true))!;
+        Assert.That(e.Message, Does.Contain("numpy.ndarray is read-only").And.Contain("writable: false"));
+        using var view = array.GetBuffer<double>();
+        Assert.That(view.ReadOnlySpan.ToArray(), Is.EqualTo(new[] { 0.0, 1, 2, 3 }));
+        Assert.That(view.IsReadOnly, Is.True);
+    }
+
+    [Test]
+    public void BufferView_HoldsOneReferenceToItsArray_UntilDisposed()
+    {
+        using var gil = Py.Gil();
+        using var array = Py.Eval("__import__('numpy').full(1000, 3.0)");
+        using var sys = Py.Import("sys");
+        long RefCount() { using var n = sys.CallMethod("getrefcount", array); return n.As<long>(); }
+        long before = RefCount();
+        var view = array.GetBuffer<double>();
+        long during = RefCount();
+        view.Dispose();
+        Assert.That((during, RefCount()), Is.EqualTo((before + 1, before)));
+    }
+
+    [Test]
     public void BufferView_CanBeUsedWithoutTheGil()
     {
         using var gil = Py.Gil();

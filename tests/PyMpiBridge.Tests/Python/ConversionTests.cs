@@ -81,6 +81,36 @@ public class ConversionTests
     }
 
     [Test]
+    public void ListsOfNumbers_RoundTripWithoutLosingValuesOrTypes()
+    {
+        using var gil = Py.Gil();
+        var doubles = new List<double> { 1.5, -0.0, double.MaxValue, double.NaN };
+        using var fromList = PyObject.From(doubles);
+        Assert.That(fromList.TypeName, Is.EqualTo("list"));
+        Assert.That(fromList.Repr(), Is.EqualTo("[1.5, -0.0, 1.7976931348623157e+308, nan]"));
+        Assert.That(fromList.As<double[]>(), Is.EqualTo(doubles.ToArray()));
+        Assert.That(fromList.As<List<double>>(), Is.EqualTo(doubles));
+        using var longs = PyObject.From(new long[] { long.MinValue, 7 });
+        Assert.That(longs.Repr(), Is.EqualTo("[-9223372036854775808, 7]"));
+        Assert.That(longs.As<long[]>(), Is.EqualTo(new[] { long.MinValue, 7L }));
+        using var ints = PyObject.From(new List<int> { 1, 2 });
+        Assert.That(ints.As<List<int>>(), Is.EqualTo(new[] { 1, 2 }));
+        using var tuple = Py.Eval("(1, 2.5)");
+        Assert.That(tuple.As<double[]>(), Is.EqualTo(new[] { 1.0, 2.5 }), "ints in a tuple widen to double");
+    }
+
+    [Test]
+    public void ListWithANonNumber_ToDoubleArray_NamesTheElementType()
+    {
+        using var gil = Py.Gil();
+        using var list = Py.Eval("[1.0, 'two']");
+        var e = Assert.Throws<InvalidCastException>(() => list.As<double[]>())!;
+        Assert.That(e.Message, Does.Contain("str").And.Contain("Double"));
+        using var big = Py.Eval("[2**40]");
+        Assert.Throws<OverflowException>(() => big.As<int[]>());
+    }
+
+    [Test]
     public void NumpyScalarsAndArrays_ConvertThroughIndexAndBuffer()
     {
         using var gil = Py.Gil();

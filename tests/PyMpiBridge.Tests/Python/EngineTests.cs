@@ -16,6 +16,17 @@ public class EngineTests
     }
 
     [Test]
+    public void AddCoEmbedding_ClaimingToHaveStartedAnInterpreterWeStarted_IsRefusedAndNotRegistered()
+    {
+        PythonEngine.Initialize();
+        bool called = false;
+        var e = Assert.Throws<InvalidOperationException>(() => PythonEngine.AddCoEmbedding("other", () => called = true, startedPython: true));
+        Assert.That(e!.Message, Does.Contain("other cannot have started Python"));
+        Assert.That(() => PythonEngine.AddCoEmbedding(" ", () => { }, startedPython: false), Throws.ArgumentException);
+        Assert.That(called, Is.False);
+    }
+
+    [Test]
     public void Initialize_RecordsRejectedCandidatesBeforeTheChosenOne()
     {
         var interpreter = PythonEngine.Initialize();

@@ -7,7 +7,8 @@ namespace PyMpiBridge.Sharing;
 /// Releases the GIL around every blocking MPI call made by a thread that holds it, and takes it back after:
 /// what <c>Py_BEGIN_ALLOW_THREADS</c> does in mpi4py. Without it, a C# function called from Python that waits in
 /// <c>MPI_Recv</c> would stop every other Python thread of the rank (and deadlock one that must send first).
-/// A thread without the GIL pays one thread-local read. It lives in the bridge because it is where the two meet:
+/// A thread without the GIL pays one thread-local read (and a <c>PyGILState_Check</c> once another embedding such as
+/// pythonnet shares the interpreter, since its threads hold the GIL without our scopes). It lives in the bridge because it is where the two meet:
 /// the MPI binding and the CPython embedding know nothing of each other.
 /// </summary>
 internal sealed class GilReleasingBlockingHook : IBlockingCallHook
@@ -29,7 +30,8 @@ internal sealed class GilReleasingBlockingHook : IBlockingCallHook
     public nint Enter()
     {
         int depth = GilState.Depth;
-        if (depth <= 0 || !PythonEngine.IsRunning) return 0;
+        if (!PythonEngine.IsRunning) return 0;
+        if (depth <= 0 && !GilState.HeldOutsideOurScopes) return 0; // a GIL taken through pythonnet is released all the same
         t_savedDepth = depth;
         return GilState.SaveThread();
     }

@@ -1,3 +1,4 @@
+using System.Runtime.Loader;
 using Microsoft.Extensions.Logging;
 using PyMpiBridge.Mpi;
 using PyMpiBridge.Python;
@@ -44,7 +45,9 @@ internal static class PythonSide
         BridgeModule.Register("_rank", new Func<int>(() => session.Rank), "This rank in the host's world.");
         BridgeModule.Register("_load_assembly", new Func<string, string[]>(LoadAssembly),
             "Loads a .NET assembly and exports its [PythonExport] static methods; returns their names.");
+        Methods.EngineMethods.Register();
         GilReleasingBlockingHook.Install();
+        BridgeExtensions.LoadFrom(AppContext.BaseDirectory, m => log.LogWarning("{Problem}", m));
     }
 
     /// <summary>Loads an assembly by path and exports the [PythonExport] methods of all its types.</summary>
@@ -53,7 +56,9 @@ internal static class PythonSide
         string full = Path.GetFullPath(path);
         if (!File.Exists(full))
             throw new FileNotFoundException($"no .NET assembly at '{full}'. Build it first (dotnet build) and pass the path of its .dll.", full);
-        var assembly = System.Runtime.Loader.AssemblyLoadContext.Default.LoadFromAssemblyPath(full);
+        BridgeExtensions.ResolveDependenciesOf(full);
+        var assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(full);
+        BridgeExtensions.LoadFrom(Path.GetDirectoryName(full)!);
         var names = assembly.GetTypes().SelectMany(BridgeModule.RegisterAllNamed).ToList();
         if (names.Count == 0)
             throw new ArgumentException($"'{full}' exports nothing: mark public static methods with [PythonExport].");

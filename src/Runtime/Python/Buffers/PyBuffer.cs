@@ -22,7 +22,7 @@ public sealed unsafe class PyBuffer<T> : IDisposable, IPinCounted where T : unma
 
     /// <summary>Views <paramref name="obj"/>; with <paramref name="writable"/> the exporter must allow writes.</summary>
     /// <exception cref="InvalidCastException">Not a buffer, or the element type is not <typeparamref name="T"/> ("expected float64 (Double), got int32").</exception>
-    public static PyBuffer<T> Get(PyObject obj, bool writable = false) => Acquire(obj.Reference, writable, Element);
+    public static PyBuffer<T> Get(PyObject obj, bool writable = false) => Acquire(obj.Reference, writable, Element, allowDirect: true);
 
     /// <summary>This view's element type, or a clear error when <typeparamref name="T"/> is not numeric.</summary>
     private static ElementType Element
@@ -75,9 +75,10 @@ public sealed unsafe class PyBuffer<T> : IDisposable, IPinCounted where T : unma
         s_spare = this;
     }
 
-    private static PyBuffer<T> Acquire(BorrowedReference o, bool writable, ElementType element)
+    /// <param name="allowDirect">Read a numpy array's fields instead of asking for a buffer export (~10× cheaper).</param>
+    private static PyBuffer<T> Acquire(BorrowedReference o, bool writable, ElementType element, bool allowDirect = false)
     {
-        var view = PyBufferView.Acquire(o, writable, typeof(PyBuffer<T>));
+        var view = PyBufferView.Acquire(o, writable, typeof(PyBuffer<T>), allowDirect);
         try
         {
             view.CheckElementType(element);

@@ -31,12 +31,13 @@ internal sealed unsafe class PyBufferView : IDisposable
     public static bool Supports(BorrowedReference o) => CPython.PyObject_CheckBuffer(o) != 0;
 
     /// <summary>Gets a strided, formatted view; <paramref name="requested"/> only names the target in errors.</summary>
-    public static PyBufferView Acquire(BorrowedReference o, bool writable, Type requested)
+    public static PyBufferView Acquire(BorrowedReference o, bool writable, Type requested, bool allowDirect = false)
     {
         var view = new PyBufferView();
         try
         {
-            view.Fill(o, writable, requested);
+            view.Fill(o, writable, requested, allowDirect);
+            view.EnsureOwned(); // a view that outlives the call holds its own reference to a directly read array
             return view;
         }
         catch
@@ -56,7 +57,12 @@ internal sealed unsafe class PyBufferView : IDisposable
     {
         if (_live) throw new InvalidOperationException("The buffer view is still held.");
         var type = CPython.Py_TYPE(o);
-        if (allowDirect && NdarrayLayout.Matches(type) && FillDirect(o, type)) return;
+        if (allowDirect && NdarrayLayout.Matches(type) && FillDirect(o, type))
+        {
+            if (!writable || !IsReadOnly) return;
+            ReleaseForReuse();
+            throw ReadOnly(type, "the array's WRITEABLE flag is off", null);
+        }
         if (!Supports(o))
             throw new InvalidCastException(
                 $"Cannot view Python {TypeName(type)} as {requested}: it does not support the buffer protocol; pass a numpy array, bytes, bytearray or memoryview.");
@@ -67,9 +73,7 @@ internal sealed unsafe class PyBufferView : IDisposable
             NativeMemory.Free(view);
             _view = null;
             var error = PythonException.FetchCurrent();
-            if (writable && error.PythonTypeName == "BufferError")
-                throw new InvalidOperationException(
-                    $"Python {TypeName(type)} is read-only ({error.PythonMessage}); request a read-only view (writable: false) or pass a writable copy (a.copy()).", error);
+            if (writable && error.PythonTypeName == "BufferError") throw ReadOnly(type, error.PythonMessage, error);
             throw error;
         }
         _view = view;
@@ -103,6 +107,9 @@ internal sealed unsafe class PyBufferView : IDisposable
         ItemCount = count;
         IsCContiguous = count == 0 || IsCOrder(Shape, Strides, ItemSize);
     }
+
+    private static InvalidOperationException ReadOnly(BorrowedReference type, string why, Exception? inner) => new(
+        $"Python {TypeName(type)} is read-only ({why}); request a read-only view (writable: false) or pass a writable copy (a.copy()).", inner);
 
     /// <summary>True between <see cref="Fill"/> and a release.</summary>
     private bool _live;

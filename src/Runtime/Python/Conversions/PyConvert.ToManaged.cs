@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Globalization;
 using System.Numerics;
 using PyMpiBridge.Python.Interop;
@@ -26,7 +27,7 @@ internal static unsafe partial class PyConvert
     public static bool IsDict(BorrowedReference o) => CPython.HasTypeFlag(o, PyConst.Py_TPFLAGS_DICT_SUBCLASS);
 
     /// <summary>The natural .NET value: None→null, bool, int→long (BigInteger when larger), float→double, complex→Complex,
-    /// str→string, bytes→byte[], list→List&lt;object?&gt;, tuple→object?[], dict→Dictionary, set→HashSet, else PyObject.</summary>
+    /// str→string, bytes→byte[], list→List&lt;object?&gt;, tuple→object?[], dict→Dictionary, set→HashSet, types with a registered natural form (<see cref="PyConverters.RegisterNatural"/>) as registered, else PyObject.</summary>
     public static object? ToNatural(BorrowedReference o)
     {
         if (o == CPython.Py_None) return null;
@@ -45,6 +46,7 @@ internal static unsafe partial class PyConvert
         if (IsList(o)) return ToList(o, typeof(object));
         if (IsDict(o)) return ToDictionary(o, typeof(object), typeof(object));
         if (IsInstance(o, CPython.PySet_Type) || IsInstance(o, CPython.PyFrozenSet_Type)) return ToHashSet(o, typeof(object));
+        if (PyConverters.TryToNatural(o, out object? registered)) return registered;
         return NewReference.FromBorrowed(o).MoveToPyObject();
     }
 
@@ -244,14 +246,47 @@ internal static unsafe partial class PyConvert
             view.CheckElementType(numeric);
             return view.CopyToArray(numeric);
         }
+        if (NumbersFromSequence(o, element) is { } numbers) return numbers;
         var items = ToList(o, element);
         var array = Array.CreateInstance(element, items.Count);
         ((System.Collections.ICollection)items).CopyTo(array, 0);
         return array;
     }
 
+    /// <summary>
+    /// A list or tuple of numbers as double[], long[] or int[] without boxing each element; null for other element types
+    /// or other sequences (converted element by element).
+    /// </summary>
+    private static Array? NumbersFromSequence(BorrowedReference o, Type element)
+    {
+        if (!IsList(o) && !IsTuple(o)) return null;
+        if (element == typeof(double)) return ToNumbers<double>(o);
+        if (element == typeof(long)) return ToNumbers<long>(o);
+        if (element == typeof(int)) return ToNumbers<int>(o);
+        return null;
+    }
+
+    private static T[] ToNumbers<T>(BorrowedReference o) where T : unmanaged
+    {
+        bool isList = IsList(o);
+        nint n = isList ? CPython.PyList_Size(o) : CPython.PyTuple_Size(o);
+        var result = new T[n];
+        for (nint i = 0; i < n; i++)
+        {
+            // Fetched each time: a conversion may run Python code (__float__, __index__) that changes the list.
+            var item = isList ? CPython.PyList_GetItem(o, i) : CPython.PyTuple_GetItem(o, i);
+            if (item.IsNull) throw PythonException.FetchCurrent();
+            if (typeof(T) == typeof(double)) { double v = ToDoubleFast(item); result[i] = Unsafe.As<double, T>(ref v); }
+            else if (typeof(T) == typeof(long)) { long v = ToInt64Fast(item); result[i] = Unsafe.As<long, T>(ref v); }
+            else { int v = ToInt32Fast(item); result[i] = Unsafe.As<int, T>(ref v); }
+        }
+        return result;
+    }
+
     private static System.Collections.IList ToList(BorrowedReference o, Type element)
     {
+        if (NumbersFromSequence(o, element) is { } numbers)
+            return (System.Collections.IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(element), numbers)!;
         var list = (System.Collections.IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(element))!;
         if (IsStr(o) || IsBytes(o) || IsDict(o))
             throw Mismatch(o, list.GetType(), "a str, bytes or dict is not converted to a list implicitly");

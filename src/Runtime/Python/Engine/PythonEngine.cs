@@ -8,7 +8,7 @@ namespace PyMpiBridge.Python;
 /// The one CPython interpreter of this process: initialized once (idempotent, thread-safe), never re-initialized
 /// after <see cref="Shutdown"/> (numpy and most C extensions crash on a second initialization).
 /// </summary>
-public static unsafe class PythonEngine
+public static unsafe partial class PythonEngine
 {
     private const int NotInitialized = 0, Running = 1, ShuttingDown = 2, ShutDown = 3;
     private static int _state;
@@ -102,7 +102,8 @@ public static unsafe class PythonEngine
     /// run, streams flushed). From any other thread (e.g. at process exit, which .NET runs on its finalizer thread) it does
     /// the same user-visible work without tearing the interpreter down, because <c>Py_FinalizeEx</c> off Python's main
     /// thread hangs. Afterwards every use of Python throws <see cref="InvalidOperationException"/>; it is never
-    /// re-initialized. Does nothing to an interpreter we adopted. Call it outside any GIL scope.
+    /// re-initialized. An interpreter we adopted is not torn down: only the embeddings declared with
+    /// <see cref="AddCoEmbedding"/> are shut down (after the exit work, when one of them started it). Call it outside any GIL scope.
     /// </summary>
     public static void Shutdown()
     {
@@ -113,7 +114,13 @@ public static unsafe class PythonEngine
             if (_state >= ShuttingDown) return;
             bool wasRunning = _state == Running;
             Volatile.Write(ref _state, ShuttingDown);
-            if (!wasRunning || Interpreter!.Adopted) { Volatile.Write(ref _state, ShutDown); return; }
+            if (!wasRunning) { Volatile.Write(ref _state, ShutDown); return; }
+            if (Interpreter!.Adopted && !s_endsAdoptedInterpreter)
+            {
+                ShutDownCoEmbeddings();
+                Volatile.Write(ref _state, ShutDown);
+                return;
+            }
 
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
             while (GilState.OpenScopes > 0 && DateTime.UtcNow < deadline) Thread.Sleep(1);
@@ -125,6 +132,21 @@ public static unsafe class PythonEngine
             }
             int gilState = CPython.PyGILState_Ensure();
             PendingReleases.Drain();
+            if (HasCoEmbeddings || Interpreter.Adopted)
+            {
+                // The exit work first, while every embedding still works (an atexit handler may call into any of them);
+                // then the other embeddings end, each taking the GIL itself; then the interpreter, if it is ours to end.
+                RunExitWork();
+                CPython.PyGILState_Release(gilState);
+                ShutDownCoEmbeddings();
+                if (Interpreter.Adopted)
+                {
+                    _logger?.LogDebug("Python exit handlers ran; the adopted interpreter is left to the operating system");
+                    Volatile.Write(ref _state, ShutDown);
+                    return;
+                }
+                gilState = CPython.PyGILState_Ensure();
+            }
             if (Thread.CurrentThread == _initializingThread)
             {
                 int status = CPython.Py_FinalizeEx();
@@ -137,10 +159,7 @@ public static unsafe class PythonEngine
                 // bpo-1596321) — and at process exit we run on the .NET finalizer thread. Do what an interpreter exit
                 // means to the user instead (join non-daemon threads, run atexit handlers, flush streams) and leave the
                 // teardown to the operating system: no module teardown under .NET threads, no crash, no hang.
-                GilState.Depth = 1;
-                try { Py.Exec(SoftShutdown); }
-                catch (Exception e) { _logger?.LogWarning(e, "Python exit handlers failed"); }
-                finally { GilState.Depth = 0; }
+                RunExitWork();
                 CPython.PyGILState_Release(gilState);
                 _logger?.LogDebug("Python exit handlers ran; interpreter left to the operating system");
             }
@@ -249,6 +268,19 @@ public static unsafe class PythonEngine
         Set("EXTRA", options.AdditionalPaths.ToList());
         Py.Exec(SysFixUp, globals);
     }
+
+    /// <summary>Runs <see cref="SoftShutdown"/> (at most once) on a thread holding the GIL outside our scopes.</summary>
+    private static void RunExitWork()
+    {
+        if (s_exitWorkDone) return;
+        s_exitWorkDone = true;
+        GilState.Depth = 1;
+        try { Py.Exec(SoftShutdown); }
+        catch (Exception e) { _logger?.LogWarning(e, "Python exit handlers failed"); }
+        finally { GilState.Depth = 0; }
+    }
+
+    private static bool s_exitWorkDone;
 
     /// <summary>What interpreter exit does for the user, without tearing the interpreter down.</summary>
     private const string SoftShutdown = """

@@ -103,6 +103,34 @@ public static unsafe class BridgeModule
         Register(name, null, DelegateAdapter.Create(name, function.Method, function), doc ?? Signature(name, function.Method));
     }
 
+    /// <summary>
+    /// Exports the static <paramref name="method"/> as <c>_pympibridge.&lt;name&gt;</c> and returns the function object, for
+    /// callers that hand it out (engine tasks run C# methods this way); arrays of numbers it returns become numpy arrays.
+    /// </summary>
+    internal static PyObject ExportMethod(string name, MethodInfo method)
+    {
+        Register(name, null, DelegateAdapter.Create(name, method, null, arrayResultsAsNumpy: true), Signature(name, method));
+        return Attribute(name);
+    }
+
+    /// <summary>
+    /// Exports <paramref name="function"/>, which returns a new reference Python takes (no wrapper object per call),
+    /// as <c>_pympibridge.&lt;name&gt;</c>, and returns the function object.
+    /// </summary>
+    internal static PyObject ExportRaw(string name, RawPyFunction function, string doc)
+    {
+        Register(name, null, function, doc);
+        return Attribute(name);
+    }
+
+    /// <summary>The module's attribute <paramref name="name"/> (a new reference).</summary>
+    internal static PyObject Attribute(string name)
+    {
+        using var gil = Py.Gil();
+        using var module = _module.ToPyObject();
+        return module.GetAttr(name);
+    }
+
     /// <summary>Exports every static method of <paramref name="type"/> marked with <see cref="PythonExportAttribute"/>.</summary>
     public static int RegisterAll(Type type) => RegisterAllNamed(type).Count;
 

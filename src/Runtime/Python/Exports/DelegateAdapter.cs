@@ -29,9 +29,11 @@ internal static unsafe class DelegateAdapter
 
     /// <summary>
     /// Compiles an export of <paramref name="method"/>: static when <paramref name="function"/> is null, otherwise called
-    /// through <paramref name="function"/> (a delegate over it, closures included).
+    /// through <paramref name="function"/> (a delegate over it, closures included). With
+    /// <paramref name="arrayResultsAsNumpy"/>, a returned 1-D or 2-D array of numbers becomes a numpy array over the
+    /// same memory instead of a list (for results that travel on, pickled with their buffers out of band).
     /// </summary>
-    public static RawPyFunction Create(string name, MethodInfo method, Delegate? function)
+    public static RawPyFunction Create(string name, MethodInfo method, Delegate? function, bool arrayResultsAsNumpy = false)
     {
         ParameterInfo[] parameters = method.GetParameters();
         foreach (var p in parameters)
@@ -58,7 +60,9 @@ internal static unsafe class DelegateAdapter
             : Expression.Invoke(Expression.Constant(function), locals);
         body.Add(method.ReturnType == typeof(void)
             ? Expression.Block(call, Expression.Call(NoneMethod))
-            : Expression.Call(typeof(ResultConverter<>).MakeGenericType(method.ReturnType).GetMethod(nameof(ResultConverter<int>.ToPython))!, call));
+            : arrayResultsAsNumpy && NumpyResult(method.ReturnType) is { } numpy
+                ? Expression.Call(numpy, call)
+                : Expression.Call(typeof(ResultConverter<>).MakeGenericType(method.ReturnType).GetMethod(nameof(ResultConverter<int>.ToPython))!, call));
         Expression block = Expression.Block(typeof(nint), body);
         if (releases.Count > 0)
         {
@@ -71,6 +75,20 @@ internal static unsafe class DelegateAdapter
         var compiled = Expression.Lambda<CompiledBody>(Expression.Block(typeof(nint), locals, block), $"export {name}", [argv]).Compile();
         return new CompiledExport(name, parameters, compiled).Invoke;
     }
+
+    /// <summary>The converter of a returned numeric array (rank 1 or 2) to a numpy array over its memory, or null for other types.</summary>
+    private static MethodInfo? NumpyResult(Type type)
+    {
+        if (!type.IsArray || type.GetArrayRank() > 2 || ElementType.For(type.GetElementType()!) is null) return null;
+        string helper = type.GetArrayRank() == 1 ? nameof(NumpyVector) : nameof(NumpyMatrix);
+        return typeof(DelegateAdapter).GetMethod(helper, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(type.GetElementType()!);
+    }
+
+    private static nint NumpyVector<T>(T[] array) where T : unmanaged =>
+        array is null ? None() : NewReference.FromPyObject(PyArray.From(array)).DangerousMoveToPointer();
+
+    private static nint NumpyMatrix<T>(T[,] array) where T : unmanaged =>
+        array is null ? None() : NewReference.FromPyObject(PyArray.From(array)).DangerousMoveToPointer();
 
     /// <summary>
     /// The static methods that convert an argument of <paramref name="type"/> and give it back after the call: direct

@@ -16,6 +16,12 @@ internal static unsafe class GilState
     private static int _outermostScopes;
 
     public static bool IsHeld => t_depth > 0;
+
+    /// <summary>Set once another embedding shares the interpreter (<see cref="PythonEngine.AddCoEmbedding"/>): its threads may hold the GIL without our scopes.</summary>
+    public static bool ForeignHoldersPossible { get; set; }
+
+    /// <summary>True when this thread holds the GIL through another embedding (pythonnet's <c>Py.GIL()</c>), not through our scopes.</summary>
+    public static bool HeldOutsideOurScopes => t_depth <= 0 && ForeignHoldersPossible && CPython.PyGILState_Check() != 0;
     public static int Depth { get => t_depth; set => t_depth = value; }
     public static int OpenScopes => Volatile.Read(ref _outermostScopes);
 

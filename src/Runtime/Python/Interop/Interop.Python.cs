@@ -35,6 +35,8 @@ internal static unsafe class CPython
     public static readonly delegate* unmanaged<nint, void> PyEval_RestoreThread = (delegate* unmanaged<nint, void>)Required("PyEval_RestoreThread");
     public static readonly delegate* unmanaged<int> PyGILState_Ensure = (delegate* unmanaged<int>)Required("PyGILState_Ensure");
     public static readonly delegate* unmanaged<int, void> PyGILState_Release = (delegate* unmanaged<int, void>)Required("PyGILState_Release");
+    /// <summary>1 when this thread holds the GIL, however it took it (another embedding such as pythonnet included).</summary>
+    public static readonly delegate* unmanaged[SuppressGCTransition]<int> PyGILState_Check = (delegate* unmanaged[SuppressGCTransition]<int>)Required("PyGILState_Check");
 
     // ---- references (exported functions, not the macros: valid for immortal objects too)
     /// <summary>Makes a borrowed reference one more owned reference (see <see cref="NewReference.FromBorrowed"/>).</summary>
@@ -136,6 +138,8 @@ internal static unsafe class CPython
     public static readonly delegate* unmanaged<NewReference> PyDict_New = (delegate* unmanaged<NewReference>)Required("PyDict_New");
     public static readonly delegate* unmanaged<BorrowedReference, BorrowedReference, BorrowedReference, int> PyDict_SetItem = (delegate* unmanaged<BorrowedReference, BorrowedReference, BorrowedReference, int>)Required("PyDict_SetItem");
     public static readonly delegate* unmanaged<BorrowedReference, byte*, BorrowedReference, int> PyDict_SetItemString = (delegate* unmanaged<BorrowedReference, byte*, BorrowedReference, int>)Required("PyDict_SetItemString");
+    /// <summary>The value, borrowed, or null when the key is absent (errors are swallowed: use it on plain dicts with str keys).</summary>
+    public static readonly delegate* unmanaged<BorrowedReference, byte*, BorrowedReference> PyDict_GetItemString = (delegate* unmanaged<BorrowedReference, byte*, BorrowedReference>)Required("PyDict_GetItemString");
     /// <summary>Key and value come out borrowed.</summary>
     public static readonly delegate* unmanaged<BorrowedReference, nint*, BorrowedReference*, BorrowedReference*, int> PyDict_Next = (delegate* unmanaged<BorrowedReference, nint*, BorrowedReference*, BorrowedReference*, int>)Required("PyDict_Next");
     public static readonly delegate* unmanaged<BorrowedReference, NewReference> PyMapping_Items = (delegate* unmanaged<BorrowedReference, NewReference>)Required("PyMapping_Items");

@@ -28,6 +28,16 @@ public readonly unsafe struct BorrowedReference : IEquatable<BorrowedReference>
     /// <summary>A 32-bit field of an extension object at <paramref name="offset"/> bytes (see <see cref="ReadPointerField"/>).</summary>
     internal uint ReadUInt32Field(int offset) => *(uint*)(Address + offset);
 
+    /// <summary>
+    /// A borrowed reference to the object at <paramref name="address"/>, handed over by another embedding of this same
+    /// interpreter (pythonnet's <c>PyObject.Handle</c>, a C extension). The caller guarantees the object stays alive
+    /// while the reference is used; take your own with <see cref="ToPyObject"/>.
+    /// </summary>
+    public static BorrowedReference DangerousFromAddress(nint address) => new(address);
+
+    /// <summary>The object's address, for another embedding of this same interpreter; no reference is transferred.</summary>
+    public nint DangerousGetAddress() => Address;
+
     /// <summary>True for the C null pointer (no object).</summary>
     public bool IsNull => Address == 0;
 

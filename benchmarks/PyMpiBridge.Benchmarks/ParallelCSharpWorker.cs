@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Text.Json;
+using PyMpiBridge.Parallel;
+
+namespace PyMpiBridge.Benchmarks;
+
+/// <summary>
+/// <c>worker parallel-csharp</c>: the metrics of <c>benchmarks/python/parallel_bench.py</c>, measured from the C# client
+/// (<c>PyMpiBridge.Parallel</c>, no Python in this process) against the same kind of cluster (2 MPI engines), printed as
+/// the script prints them (one JSON record per line, impl <c>ours-csharp</c>) so the suite tabulates them side by side.
+/// The engines run the same work as the Python client's: a Python no-op (defined once, called by name), an identity
+/// map over a list of ints, 64 MiB of float64 pushed and pulled.
+/// </summary>
+internal static class ParallelCSharpWorker
+{
+    public const string Impl = "ours-csharp";
+
+    private sealed record Options(int Tasks, int MapItems, int Roundtrips, int Rounds);
+
+    public static int Run(string[] args) => RunAsync(Parse(args)).GetAwaiter().GetResult();
+
+    private static Options Parse(string[] args)
+    {
+        var o = new Options(2000, 20000, 300, 2);
+        for (int i = 0; i < args.Length; i++)
+        {
+            int Next() => i + 1 < args.Length && int.TryParse(args[++i], out int v) && v > 0
+                ? v : throw new UsageException($"{args[i - 1]} takes a positive number");
+            o = args[i] switch
+            {
+                "--tasks" => o with { Tasks = Next() },
+                "--map-items" => o with { MapItems = Next() },
+                "--roundtrips" => o with { Roundtrips = Next() },
+                "--rounds" => o with { Rounds = Next() },
+                _ => throw new UsageException($"worker parallel-csharp: unknown option {args[i]} (--tasks, --map-items, --roundtrips, --rounds)"),
+            };
+        }
+        return o;
+    }
+
+    private static void Emit(string metric, double value) =>
+        Console.WriteLine(JsonSerializer.Serialize(new { name = "parallel", impl = Impl, metric, value }));
+
+    private static async Task<int> RunAsync(Options o)
+    {
+        var clock = Stopwatch.StartNew();
+        await using var cluster = await Cluster.StartAsync(engines: 2);
+        await using var client = await cluster.ConnectAsync();
+        Emit("cluster_start_s", clock.Elapsed.TotalSeconds);
+        await client[..].ExecuteAsync("def noop():\n    return None\n\ndef identity(x):\n    return x\n");
+
+        var e0 = client[0];
+        await e0.ApplyAsync<object>("noop");
+        var samples = new double[o.Roundtrips];
+        for (int i = 0; i < samples.Length; i++)
+        {
+            long t = Stopwatch.GetTimestamp();
+            await e0.ApplyAsync<object>("noop");
+            samples[i] = Stopwatch.GetElapsedTime(t).TotalMicroseconds;
+        }
+        Array.Sort(samples);
+        Emit("apply_roundtrip_us", samples[samples.Length / 2]);
+
+        var lb = client.LoadBalancedView();
+        var noop = PythonFunction.Named("noop");
+        double best = 0;
+        for (int round = 0; round < o.Rounds; round++)
+        {
+            long t = Stopwatch.GetTimestamp();
+            var pending = new AsyncResult<object>[o.Tasks];
+            for (int i = 0; i < pending.Length; i++) pending[i] = lb.ApplyAsync<object>(noop);
+            foreach (var p in pending) await p;
+            best = Math.Max(best, o.Tasks / Stopwatch.GetElapsedTime(t).TotalSeconds);
+        }
+        Emit("lb_tiny_tasks_per_s", best);
+
+        var items = Enumerable.Range(0, o.MapItems).ToList();
+        long start = Stopwatch.GetTimestamp();
+        int[] mapped = await lb.MapAsync<int>(PythonFunction.Named("identity"), items);
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        if (!mapped.SequenceEqual(items)) throw new InvalidOperationException("map returned wrong results");
+        Emit("map_items_per_s", o.MapItems / seconds);
+
+        var random = new Random(1);
+        var a = new double[64 * (1 << 20) / 8];
+        for (int i = 0; i < a.Length; i++) a[i] = random.NextDouble();
+        var view = client[..];
+        await view.PushAsync("a", a.AsSpan(0, 1024).ToArray()); // warm: connections, code paths
+        double bestPush = 0, bestPull = 0;
+        long bytes = 2L * a.Length * sizeof(double);
+        for (int round = 0; round < o.Rounds; round++)
+        {
+            long t = Stopwatch.GetTimestamp();
+            await view.PushAsync("a", a);
+            bestPush = Math.Max(bestPush, bytes / Stopwatch.GetElapsedTime(t).TotalSeconds / 1e9);
+            t = Stopwatch.GetTimestamp();
+            double[][] pulled = await view.PullAsync<double[]>("a");
+            bestPull = Math.Max(bestPull, bytes / Stopwatch.GetElapsedTime(t).TotalSeconds / 1e9);
+            if (!pulled.All(p => p.AsSpan().SequenceEqual(a))) throw new InvalidOperationException("pull returned different data");
+        }
+        Emit("push_64MiB_GBps", bestPush);
+        Emit("pull_64MiB_GBps", bestPull);
+        return 0;
+    }
+}
