@@ -15,7 +15,7 @@ passed=0; failed=0; status=0
 count_dotnet() {
   local name=$1 project=$2
   dotnet test "$project" -c "${CONFIG:-Release}" --no-build --nologo \
-    --blame-hang-timeout 15m -v q 2>&1 | tee "$log/$name.txt"
+    --blame-hang-timeout 15m -v q --logger "console;verbosity=minimal" 2>&1 | tee "$log/$name.txt"
   local rc=${PIPESTATUS[0]}
   local line f p
   line=$(grep -E '(Passed|Failed)!? +- +Failed: +[0-9]+, +Passed: +[0-9]+' "$log/$name.txt" | tail -n 1 || true)
@@ -54,5 +54,10 @@ if compgen -G "tests/python/hosted/test_*.py" >/dev/null; then
   count_pytest hosted ./pympi run -m pytest -q -p no:cacheprovider tests/python/hosted
 fi
 
+# The names of failed tests again at the end, where a truncated log still shows them.
+if grep -hE '^\s*Failed [A-Za-z_]' "$log"/*.txt >/dev/null 2>&1; then
+  echo "failed tests:"; grep -hE '^\s*Failed [A-Za-z_]' "$log"/*.txt | sed -E 's/^\s*/  /'
+fi
+grep -hE '^(FAILED|ERROR) ' "$log"/*.txt 2>/dev/null | sed -E 's/^/  /' || true
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 && $status -eq 0 ]]

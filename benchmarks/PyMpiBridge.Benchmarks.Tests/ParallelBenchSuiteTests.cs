@@ -38,4 +38,39 @@ public class ParallelBenchSuiteTests
         Assert.That(runScript && runCSharp);
         Assert.That(script, Is.EqualTo(new[] { "--impl", "ours" }));
     }
+
+    [Test]
+    public void Split_Scale_RunsOnlyTheScriptWithTheEngineCounts()
+    {
+        var (script, runScript, _, runCSharp, _) = ParallelBenchSuite.Split(["--scale", "--engines", "2,8"]);
+        Assert.That(runScript);
+        Assert.That(runCSharp, Is.False, "the scaling run is the Python client against ipyparallel");
+        Assert.That(script, Is.EqualTo(new[] { "--scale", "--engines", "2,8" }));
+    }
+
+    [Test]
+    public void Split_ScaleWithOnlyTheCSharpClient_SaysThereIsNoSuchRun()
+    {
+        var e = Assert.Throws<ArgumentException>(() => ParallelBenchSuite.Split(["--scale", "--impl", "ours-csharp"]));
+        Assert.That(e!.Message, Does.Contain("drop --scale"));
+    }
+
+    [Test]
+    public void ParseRecord_ReadsTheEngineCountOfAScalingRecord()
+    {
+        var scaled = ParallelBenchSuite.ParseRecord("""{"name": "parallel", "impl": "ours", "metric": "cluster_start_s", "value": 3.5, "engines": 32}""");
+        var plain = ParallelBenchSuite.ParseRecord("""{"name": "parallel", "impl": "ours", "metric": "cluster_start_s", "value": 1.5}""");
+        Assert.That(scaled!.Engines, Is.EqualTo(32));
+        Assert.That(scaled.Value, Is.EqualTo(3.5));
+        Assert.That(plain!.Engines, Is.Null);
+    }
+
+    [Test]
+    public void Records_WithAnEngineCount_WriteItToJsonAndOthersDoNot()
+    {
+        string scaled = System.Text.Json.JsonSerializer.Serialize(new BenchRecord("parallel", "ours", 0, "cluster_start_s", 1, 8));
+        string plain = System.Text.Json.JsonSerializer.Serialize(new BenchRecord("parallel", "ours", 0, "cluster_start_s", 1));
+        Assert.That(scaled, Does.Contain("\"engines\":8"));
+        Assert.That(plain, Does.Not.Contain("engines"));
+    }
 }

@@ -18,7 +18,7 @@ public static class BenchCommand
         "ping-pong and allreduce: native C, our C# binding, mpi4py (options: --impl, --rounds, --repeats, --thread-level, --timeout)",
         "calls and array hand-offs between C# and the embedded CPython, ours and pythonnet's side by side",
         "C# <-> Python in one job, mpi4py under our host, start-up, arrays (options: --parts, --rounds, --repeats, --startup-runs, --timeout)",
-        "ours (Python and C# clients) vs ipyparallel 7.1 vs mpi4py.futures; options go to benchmarks/python/parallel_bench.py (--impl ours --tasks 500 ...), --impl ours-csharp selects the C# client",
+        "ours (Python and C# clients) vs ipyparallel 7.1 vs mpi4py.futures; options go to benchmarks/python/parallel_bench.py (--impl ours --tasks 500 ...), --impl ours-csharp selects the C# client; --scale [--engines 2,8,32,128] measures start and tiny tasks on growing clusters",
     ];
 
     /// <summary>

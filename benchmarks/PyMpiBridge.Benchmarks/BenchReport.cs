@@ -25,18 +25,19 @@ public static class BenchReport
         foreach (string impl in impls) table.AddColumn(impl, c => c.RightAligned());
         // A ratio column only for implementations measured somewhere beside the baseline (a suite may hold
         // measurements with other natural baselines, e.g. memcpy or plain python; an all-dash column helps nobody).
-        var baselineKeys = records.Where(r => r.Impl == baselineImpl).Select(r => (r.Name, r.Metric, r.SizeBytes)).ToHashSet();
-        var others = impls.Where(i => i != baselineImpl && records.Any(r => r.Impl == i && baselineKeys.Contains((r.Name, r.Metric, r.SizeBytes)))).ToList();
+        var baselineKeys = records.Where(r => r.Impl == baselineImpl).Select(r => (r.Name, r.Metric, r.SizeBytes, r.Engines)).ToHashSet();
+        var others = impls.Where(i => i != baselineImpl && records.Any(r => r.Impl == i && baselineKeys.Contains((r.Name, r.Metric, r.SizeBytes, r.Engines)))).ToList();
         bool hasBaseline = impls.Contains(baselineImpl);
         if (hasBaseline) foreach (string impl in others) table.AddColumn($"{impl}/{baselineImpl}", c => c.RightAligned());
         var pairs = (comparisons ?? []).Where(p => impls.Contains(p.Impl) && impls.Contains(p.Baseline)).ToList();
         foreach (var (impl, baseline) in pairs) table.AddColumn($"{impl}/{baseline}", c => c.RightAligned());
         if (note is not null) table.Caption(note);
 
-        foreach (var group in records.GroupBy(r => (r.Name, r.Metric, r.SizeBytes)))
+        foreach (var group in records.GroupBy(r => (r.Name, r.Metric, r.SizeBytes, r.Engines)))
         {
             var byImpl = group.GroupBy(r => r.Impl).ToDictionary(g => g.Key, g => g.Last());
-            var cells = new List<string> { group.Key.Name, FormatSize(group.Key.SizeBytes), group.Key.Metric };
+            string size = group.Key.Engines is { } engines ? $"{engines} engines" : FormatSize(group.Key.SizeBytes);
+            var cells = new List<string> { group.Key.Name, size, group.Key.Metric };
             foreach (string impl in impls) cells.Add(byImpl.TryGetValue(impl, out var r) ? FormatValue(r.Value) : "—");
             if (hasBaseline)
             {

@@ -6,6 +6,7 @@ replies, see ``_EngineConn.hwm``): tiny tasks stream, long ones stay balanceable
 ``retries`` (on engines that have not failed the task) and ``timeout`` are decided here too.
 """
 
+import heapq
 import itertools
 import time
 
@@ -14,6 +15,17 @@ from . import error
 # Tasks a submitting thread lets queue up before it sends them to a starving engine itself: one system call per
 # batch, not per task.
 _FEED_BATCH = 32
+
+
+def _least_loaded(engines):
+    """A heap of (outstanding tasks, tie-break, engine, its room) over the engines with room left."""
+    heap = []
+    for i, c in enumerate(engines):
+        cap = c.hwm()
+        if c.lb_outstanding < cap:
+            heap.append((c.lb_outstanding, i, c, cap))
+    heapq.heapify(heap)
+    return heap
 
 
 class LoadBalancer:
@@ -83,17 +95,22 @@ class LoadBalancer:
             self._flush(batch)
 
     def _fill_engines(self, queue, engines, batch):
-        # The common case first: unconstrained tasks go to the engine with the most room, all of them in one pass
-        # (the room of each engine is computed once per dispatch, not once per task and engine).
-        room = {c: c.hwm() - c.lb_outstanding for c in engines}
+        # The common case first: an unconstrained task goes to the least loaded engine that has room (ipyparallel's
+        # "leastload"), all of them in one pass over a heap of (outstanding tasks, engine), so a dispatch costs
+        # O(log engines) per task. Least loaded, not most room: an engine that learnt a deep queue from tiny tasks
+        # must not take every task of a following burst of long ones while the others idle.
+        heap = _least_loaded(engines)
         while queue:
             task = queue[0]
             if task.targets is None and not task.tried and task.follow is None:
-                best = max(room, key=room.get, default=None)
-                if best is None or room[best] <= 0:
+                if not heap:
                     return
+                load, i, best, cap = heap[0]
                 queue.popleft()
-                room[best] -= 1
+                if load + 1 < cap:
+                    heapq.heapreplace(heap, (load + 1, i, best, cap))
+                else:
+                    heapq.heappop(heap)
                 self._send(task, best.id, batch)
                 continue
             best = None
@@ -123,8 +140,8 @@ class LoadBalancer:
                     continue
                 break
             queue.popleft()
-            room[best] = room.get(best, 0) - 1
             self._send(task, best.id, batch)
+            heap = _least_loaded(engines)  # that engine's load changed (the constrained path is the rare one)
 
     def _can_ever_run(self, task, engines):
         for c in engines:

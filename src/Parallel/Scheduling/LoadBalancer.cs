@@ -50,7 +50,7 @@ internal sealed class LoadBalancer(TaskLedger ledger, string session)
         {
             var next = node.Next;
             var task = node.Value;
-            EngineConnection? best = task.Constrained ? BestAllowed(task, alive, room) : MostRoom(room);
+            EngineConnection? best = task.Constrained ? BestAllowed(task, alive, room) : LeastLoaded(room);
             if (best is null)
             {
                 if (!task.Constrained) break; // no room anywhere: later tasks wait too
@@ -82,11 +82,16 @@ internal sealed class LoadBalancer(TaskLedger ledger, string session)
     private static DependencyException Unrunnable() =>
         new("no engine can run this task: every engine it may run on is dead, or already failed it");
 
-    private static EngineConnection? MostRoom(Dictionary<EngineConnection, int> room)
+    /// <summary>
+    /// The engine with the fewest outstanding tasks among those with room (ipyparallel's "leastload"). Not the one
+    /// with the most room: an engine that learnt a deep queue from tiny tasks would take every task of a following
+    /// burst of long ones while the others idle.
+    /// </summary>
+    private static EngineConnection? LeastLoaded(Dictionary<EngineConnection, int> room)
     {
         EngineConnection? best = null;
         foreach (var (engine, r) in room)
-            if (r > 0 && (best is null || r > room[best])) best = engine;
+            if (r > 0 && (best is null || engine.BalancedOutstanding < best.BalancedOutstanding)) best = engine;
         return best;
     }
 

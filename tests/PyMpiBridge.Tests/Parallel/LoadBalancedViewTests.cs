@@ -290,6 +290,19 @@ public sealed class LoadBalancedViewTests() : TwoEngineClusterFixture("csharp-lb
     }
 
     [Test, CancelAfter(60_000)]
+    public async Task LongTasksAfterATinyBurstGoToTheLeastLoadedEngines()
+    {
+        // engine 0 learns a deep queue from tiny tasks, engine 1 a shallow one from a slow task: the long tasks that
+        // follow must be spread (least loaded first), not all queued on the engine with the most room
+        var on0 = Client.LoadBalancedView([0]);
+        Assert.That(await Client.WaitAsync(Enumerable.Range(0, 300).Select(_ => on0.ApplyAsync<long>("rank")).ToList(), Wait), Is.True);
+        await Client.LoadBalancedView([1]).ApplyAsync<double>("nap", 0.05);
+        var naps = Enumerable.Range(0, 4).Select(_ => Client.LoadBalancedView().ApplyAsync<double>("nap", 0.1)).ToList();
+        Assert.That(await Client.WaitAsync(naps, Wait), Is.True);
+        Assert.That(naps.Select(a => a.EngineId).Distinct().Order(), Is.EqualTo(new[] { 0, 1 }));
+    }
+
+    [Test, CancelAfter(60_000)]
     public async Task DirectMapSplitsIntoOneBlockPerEngine()
     {
         var ar = Client[..].MapAsync<object?[]>(PythonFunction.Named("square_and_rank"), Enumerable.Range(0, 11).ToArray());

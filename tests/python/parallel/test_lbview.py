@@ -229,6 +229,18 @@ def test_load_is_balanced_across_engines(view):
     assert set(ar.engine_id) == {0, 1}
 
 
+def test_long_tasks_after_a_tiny_burst_go_to_the_least_loaded_engines(rc, view):
+    # engine 0 learns a deep queue from tiny tasks, engine 1 a shallow one from a slow task; a following burst of
+    # long tasks must still be spread (least loaded first), not all queued on the engine with the most room
+    on0 = rc.load_balanced_view(targets=[0])
+    for ar in [on0.apply_async(lambda: None) for _ in range(300)]:
+        ar.get(20)
+    rc.load_balanced_view(targets=[1]).apply_async(lambda: __import__("time").sleep(0.05)).get(20)
+    ar = view.map_async(lambda x: (__import__("time").sleep(0.1), x)[1], range(4))
+    assert ar.get(20) == list(range(4))
+    assert set(ar.engine_id) == {0, 1}
+
+
 def test_executor_submit_and_map(rc):
     ex = rc.executor()
     fut = ex.submit(lambda x: x * 2, 21)
