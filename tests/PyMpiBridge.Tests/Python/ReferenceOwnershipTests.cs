@@ -138,6 +138,35 @@ public unsafe class ReferenceOwnershipTests
         Assert.That(RefCount(argument), Is.EqualTo(before));
     }
 
+    /// <summary>
+    /// Lists of numbers cross without boxing (one C call per element): the new list's items are stolen into it, so the
+    /// list holds the only reference to each; reading a list back borrows its items, also when a bad item stops it.
+    /// </summary>
+    [Test]
+    public void NumberListsEachWay_TakeNoReferenceTheyDoNotGiveBack()
+    {
+        using var gil = Py.Gil();
+        using var doubles = PyObject.From(new[] { 1.5, 2.5, 3.5 });
+        using var longs = PyObject.From(new List<long> { long.MaxValue, long.MinValue });
+        Assert.That(RefCount(doubles), Is.EqualTo((nint)1), "the PyObject holds the only reference to the new list");
+        using (var item = doubles[1])
+            Assert.That(RefCount(item), Is.EqualTo((nint)2), "the list and this PyObject");
+        using (var item = longs[0])
+            Assert.That(RefCount(item), Is.EqualTo((nint)2), "the list and this PyObject");
+
+        using var mixed = Py.Eval("[float(1 << 60), 'not a number', 2.0]");
+        using var first = mixed[0];
+        nint firstBefore = RefCount(first), listBefore = RefCount(mixed);
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.That(doubles.As<double[]>(), Is.EqualTo(new[] { 1.5, 2.5, 3.5 }));
+            Assert.That(longs.As<List<long>>(), Is.EqualTo(new[] { long.MaxValue, long.MinValue }));
+            Assert.Throws<InvalidCastException>(() => mixed.As<double[]>());
+        }
+        Assert.That(RefCount(first), Is.EqualTo(firstBefore));
+        Assert.That(RefCount(mixed), Is.EqualTo(listBefore));
+    }
+
     [Test]
     public void FailingCApiCall_GivesANullNewReference_AndMovingItThrowsThePythonError()
     {
