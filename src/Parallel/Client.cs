@@ -73,6 +73,7 @@ public sealed class Client : IAsyncDisposable
         try
         {
             var (reply, _) = await controller.AskAsync("connect", timeout: limit, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (reply["engines_ended"] is JsonObject ended) client._enginesEnded = EnginesEnded(ended);
             var tasks = new List<Task>();
             foreach (var (id, e) in reply["engines"]!.AsObject())
                 tasks.Add(client.AddEngineAsync(int.Parse(id), e!.AsObject()));
@@ -145,8 +146,21 @@ public sealed class Client : IAsyncDisposable
                 if (_engines.TryGetValue(message["id"]!.GetValue<int>(), out var engine))
                     engine.MarkDead(message["reason"]?.GetValue<string>() ?? "the controller reported it dead");
                 break;
+            case "engines_ended":
+                _enginesEnded = EnginesEnded(message);
+                Signal();
+                break;
+            case "engines_reset":
+                _enginesEnded = null;
+                break;
         }
     }
+
+    /// <summary>Set when the engines' MPI job ended on its own: no engine will register any more (until a restart).</summary>
+    private volatile string? _enginesEnded;
+
+    private static string EnginesEnded(JsonObject ended) =>
+        $"exit code {ended["code"]?.ToJsonString() ?? "unknown"}; the engines' log is {ended["log"]?.GetValue<string>() ?? "unknown"}";
 
     private void OnControllerClosed(string reason)
     {
@@ -171,6 +185,9 @@ public sealed class Client : IAsyncDisposable
             var changed = Volatile.Read(ref _changed).Task;
             if (Ids.Count >= want) return;
             if (_controller.IsClosed) throw new IOException($"the controller is gone: {Ids.Count} engines connected, waited for {want}");
+            if (_enginesEnded is { } ended)
+                throw new IOException($"the engines' MPI job ended ({ended}) with {Ids.Count} of the {want} engines waited for " +
+                                      "connected: no more will come. Read the log, then restart the engines or start a new cluster");
             var left = deadline is null ? Timeout.InfiniteTimeSpan : deadline.Value - DateTime.UtcNow;
             if (deadline is not null && left <= TimeSpan.Zero)
                 throw new TimeoutException($"{Ids.Count} engines registered, waited for {want} (the engines' log is in " +

@@ -78,6 +78,7 @@ class Controller:
         self.db_lock = threading.Lock()
         self.journal_event = threading.Event()
         self.lock = threading.RLock()
+        self.engines_exit_code = None  # set when the engines' MPI job ends on its own
         self.engines = {}          # id -> dict(uuid, url, pid, host, alive, queue, completed)
         self.engine_peers = {}     # id -> _Peer
         self.clients = set()
@@ -101,6 +102,7 @@ class Controller:
 
     def start_engines(self):
         self.engines_stopping = False
+        self.engines_exit_code = None
         self.generation += 1
         cmd = _launch.pympi_command() + ["run", "-n", str(self.n)] + self.mpi_args + \
             ["-m", "pympibridge.parallel._engine", self.engine_file]
@@ -124,6 +126,12 @@ class Controller:
                 if e["alive"]:
                     self._engine_died(eid, f"the engines' MPI job ended with exit code {code}")
             self.engines_exit_code = code
+            # clients waiting for engines that will never register learn it now, not at their timeout
+            self._broadcast(dict(self._engines_ended(), event="engines_ended"))
+
+    def _engines_ended(self):
+        """What clients are told when the engines' MPI job is over: its exit code and where its output is."""
+        return {"code": self.engines_exit_code, "log": _files.log_file(self.profile, self.cluster_id, "engines")}
 
     def stop_engines(self, timeout=5.0):
         self.engines_stopping = True
@@ -318,7 +326,8 @@ class Controller:
         with self.lock:
             engines = {str(k): {"url": v["url"], "uuid": v["uuid"], "ipc": v["ipc"], "host": v["host"]}
                        for k, v in self.engines.items() if v["alive"]}
-        return {"engines": engines, "n": self.n, "db": self.db_kind}, []
+            ended = self._engines_ended() if self.engines_exit_code is not None else None
+        return {"engines": engines, "n": self.n, "db": self.db_kind, "engines_ended": ended}, []
 
     def _op_queue_status(self, msg):
         with self.lock:

@@ -142,6 +142,7 @@ class Client(LoadBalancer, HubQueries):
             if msg.get("id") == 0:
                 break
             self._control_event(msg)
+        self._engines_ended = msg.get("engines_ended")
         for eid, e in msg["engines"].items():
             self._add_engine(int(eid), e["url"], e["uuid"], e.get("ipc"), e.get("host"))
         self._io = threading.Thread(target=self._io_loop, name="pympi-client-io", daemon=True)
@@ -256,6 +257,13 @@ class Client(LoadBalancer, HubQueries):
         deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
         with self._progress:
             while len([c for c in self._engines.values() if c.alive]) < n:
+                ended = self._engines_ended
+                if ended is not None:
+                    alive = len([c for c in self._engines.values() if c.alive])
+                    raise error.EngineError(
+                        f"the engines' MPI job ended with exit code {ended.get('code')} and {alive} of the {n} "
+                        f"engines waited for are registered: no more will come (the engines' log is "
+                        f"{ended.get('log')}; restart them with Cluster.restart_engines_sync() or start a new cluster)")
                 if deadline is not None and time.monotonic() >= deadline:
                     raise TimeoutError(f"{len(self.ids)} engines registered, waited for {n} "
                                        f"(the engines' log is in {_files.log_dir(self.profile)})")
@@ -508,6 +516,12 @@ class Client(LoadBalancer, HubQueries):
         if event == "engine_registered":
             threading.Thread(target=self._add_engine, daemon=True,
                              args=(msg["id"], msg["url"], msg["uuid"], msg.get("ipc"), msg.get("host"))).start()
+        elif event == "engines_ended":
+            with self._progress:
+                self._engines_ended = msg
+                self._progress.notify_all()
+        elif event == "engines_reset":
+            self._engines_ended = None
         elif event == "engine_died":
             with self._lock:
                 conn = self._engines.get(msg["id"])

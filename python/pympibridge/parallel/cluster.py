@@ -13,6 +13,7 @@ import time
 
 from . import _files
 from . import _launch
+from . import error
 from .client import Client
 
 _MPI_LAUNCHERS = {"mpi", "mpiexec", "mpirun", "mpienginesetlauncher", "mpiengineset", "local", "localengineset",
@@ -80,9 +81,10 @@ class Cluster:
             raise type(e)(f"{e}:\n" + self._tail_log()) from None
         return self
 
-    def _tail_log(self, lines=30):
+    def _tail_log(self, lines=30, path=None):
+        """The last lines of the controller's log (or of the log at ``path``)."""
         try:
-            with open(self._log_path, errors="replace") as f:
+            with open(path or self._log_path, errors="replace") as f:
                 return "".join(f.readlines()[-lines:])
         except OSError:
             return "(no log)"
@@ -103,6 +105,11 @@ class Cluster:
         except TimeoutError as e:
             self.stop_cluster_sync()
             raise TimeoutError(f"{e}; engines' log: {_files.log_file(self.profile, self.cluster_id, 'engines')}") from None
+        except error.EngineError as e:
+            # the engines' job failed before all registered (no Python, a crash at import ...): say why, leave nothing
+            tail = self._tail_log(8, _files.log_file(self.profile, self.cluster_id, "engines")).rstrip()
+            self.stop_cluster_sync()
+            raise error.EngineError(f"{e}\nlast lines of the engines' log:\n{tail}") from None
         if activate:
             client.activate()
         return client

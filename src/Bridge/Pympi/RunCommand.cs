@@ -150,12 +150,24 @@ public static class RunCommand
         if (options.Ranks == 1 && options.MpiexecArguments.Count == 0 && options.Flavor == MpiFlavor.OpenMpi && options.Timeout is null)
             return RunRank(options.Target, options.PythonExecutable);
 
+        WarmPythonProbe(options.PythonExecutable);
         var environment = new Dictionary<string, string> { ["PYTHONUNBUFFERED"] = "1" };
         string[] python = options.PythonExecutable is null ? [] : ["--python", Path.GetFullPath(options.PythonExecutable)];
         var psi = MpiLauncher.CreateStartInfo(
             options.Ranks, DotnetHost, [ToolAssembly, RankCommandName, .. python, .. options.Target.ToCommandLine()],
             options.Flavor, options.MpiexecArguments, environment);
         return await MpiLauncher.RunAttachedAsync(psi, options.Timeout);
+    }
+
+    /// <summary>
+    /// Asks the interpreter for its configuration once, here, so the ranks find the answer in the probe cache: N ranks
+    /// starting at once would otherwise each run Python to ask (on an oversubscribed node, 32 of them at once did not
+    /// answer within the probe's timeout). A Python that cannot be used is left for the ranks to report as usual.
+    /// </summary>
+    private static void WarmPythonProbe(string? python)
+    {
+        try { PyMpiBridge.Python.PythonDiscovery.Locate(new() { PythonExecutable = python, PythonExecutableSource = "--python" }); }
+        catch (PyMpiBridge.Python.PythonNotFoundException) { }
     }
 
     /// <summary>The body of one rank: start the session, run the program, shut down in order.</summary>

@@ -52,6 +52,27 @@ public class ProbeCacheTests
     }
 
     [Test]
+    public void Entries_OfJobsWithDifferentPythonPaths_DoNotReplaceEachOther()
+    {
+        string? saved = Environment.GetEnvironmentVariable("PYTHONPATH");
+        try
+        {
+            Environment.SetEnvironmentVariable("PYTHONPATH", "/tmp/pympi-job-a");
+            string a = Entry;
+            LocateSystem();
+            Environment.SetEnvironmentVariable("PYTHONPATH", "/tmp/pympi-job-b");
+            string b = Entry;
+            LocateSystem();
+            Assert.That(b, Is.Not.EqualTo(a));
+            Assert.That(File.Exists(a) && File.Exists(b), "one job's answer replaced the other's");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PYTHONPATH", saved);
+        }
+    }
+
+    [Test]
     public void Entry_WhenAWatchedDirectoryChanges_IsNotUsed()
     {
         string watched = Directory.CreateTempSubdirectory("pympi-watched").FullName;

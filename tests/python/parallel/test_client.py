@@ -558,3 +558,33 @@ def test_wait_interactive_prints_progress_until_done(rc, capsys):
     out = capsys.readouterr().out
     assert "6/6 tasks finished" in out
     assert ar.ready()
+
+
+@pytest.mark.timeout(180)
+def test_engines_that_cannot_start_fail_the_start_quickly_and_leave_no_controller(monkeypatch, tmp_path):
+    # every rank fails before registering (its Python does not exist): the client must hear that the engines' job
+    # ended, not wait out engine_timeout, and the failed start must not leave the controller behind
+    monkeypatch.setenv("PYMPI_PYTHON", str(tmp_path / "no-such-python"))
+    c = ipp.Cluster(n=2, cluster_id=f"pytest-nostart-{os.getpid()}", engine_timeout=150)
+    t0 = time.monotonic()
+    with pytest.raises(error.EngineError) as e:
+        c.start_and_connect_sync()
+    assert time.monotonic() - t0 < 100, "the start waited for its timeout instead of the engines' exit"
+    msg = str(e.value)
+    assert "exit code" in msg and "engines' log" in msg and "no-such-python" in msg
+    assert poll(lambda: not _processes_naming(c.cluster_id), 15), "the cluster's processes outlived the failed start"
+    assert not os.path.exists(c.cluster_file)
+
+
+def _processes_naming(word):
+    """Pids of live processes whose command line contains ``word``."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if word.encode() in f.read() and _alive(int(entry)):
+                        found.add(int(entry))
+            except OSError:
+                pass
+    return found

@@ -119,12 +119,18 @@ internal static class PythonProbeCache
         }
     }
 
-    /// <summary>The entry file for an interpreter path: one per path (a venv's python differs from the one it links to).</summary>
+    /// <summary>
+    /// The entry file for an interpreter path and the environment variables that change its answer: one per pair (a
+    /// venv's python differs from the one it links to; jobs with different PYTHONPATHs running side by side must not
+    /// overwrite each other's entry, or their ranks keep missing and probe all at once).
+    /// </summary>
     internal static string? EntryPath(string executable)
     {
         string? dir = Directory;
         if (dir is null) return null;
-        return Path.Combine(dir, $"python-probe-{Fnv1a(Path.GetFullPath(executable)):x16}.json");
+        var key = new System.Text.StringBuilder(Path.GetFullPath(executable));
+        foreach (string name in RelevantVariables) key.Append('\n').Append(Environment.GetEnvironmentVariable(name));
+        return Path.Combine(dir, $"python-probe-{Fnv1a(key.ToString()):x16}.json");
     }
 
     /// <summary>
