@@ -27,10 +27,10 @@ internal static class EngineMethods
     }
 
     /// <summary>A new reference to the function (the cached one stays here).</summary>
-    private static nint Function(PyArguments args, bool map)
+    private static NewReference Function(PyArguments args, bool map)
     {
         if (args.Count != 3) throw new ArgumentCountException($"{(map ? "_static_map" : "_static_method")}() takes (path, mvid, token)");
-        return Function(args.Get<string>(0), args.Get<string>(1), args.Get<int>(2), map).CloneRef().StealHandle();
+        return NewReference.FromBorrowed(Function(args.Get<string>(0), args.Get<string>(1), args.Get<int>(2), map).Borrow());
     }
 
     private static PyObject Function(string path, string mvid, int token, bool map)

@@ -14,7 +14,10 @@ internal sealed class MapKernel
     private readonly MethodInfo _method;
     private readonly Type[] _columnTypes;
     private readonly Func<Array[], int, Array> _loop;
-    private readonly Func<Array, nint> _toPython;
+    private readonly ResultToPython _toPython;
+
+    /// <summary>The results as a new Python object (a delegate of our own: a <c>Func</c> cannot return a ref struct).</summary>
+    private delegate NewReference ResultToPython(Array results);
 
     public MapKernel(MethodInfo method)
     {
@@ -59,17 +62,17 @@ internal sealed class MapKernel
             $"map {method.Name}", [columns, n]).Compile();
     }
 
-    private static Func<Array, nint> ResultConversion(Type element)
+    private static ResultToPython ResultConversion(Type element)
     {
         if (ElementType.For(element) is null) return results => PyConvert.ToPython(results); // a list
         var numpy = typeof(MapKernel).GetMethod(nameof(Numpy), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(element);
-        return numpy.CreateDelegate<Func<Array, nint>>();
+        return numpy.CreateDelegate<ResultToPython>();
     }
 
-    private static nint Numpy<T>(Array results) where T : unmanaged => PyArray.From((T[])results).StealHandle();
+    private static NewReference Numpy<T>(Array results) where T : unmanaged => NewReference.FromPyObject(PyArray.From((T[])results));
 
     /// <summary>The chunk runner Python calls: <c>runner(column0, column1, ...)</c>; returns a new reference.</summary>
-    public nint Run(PyArguments args)
+    public NewReference Run(PyArguments args)
     {
         if (args.Count != _columnTypes.Length || args.KeywordCount != 0)
             throw new ArgumentCountException(
@@ -78,7 +81,7 @@ internal sealed class MapKernel
         int n = int.MaxValue;
         for (int k = 0; k < columns.Length; k++)
         {
-            columns[k] = (Array)PyConvert.ToManaged(args.RawAt(k), _columnTypes[k])!;
+            columns[k] = (Array)PyConvert.ToManaged(args.At(k), _columnTypes[k])!;
             n = Math.Min(n, columns[k].Length);
         }
         return _toPython(_loop(columns, n));

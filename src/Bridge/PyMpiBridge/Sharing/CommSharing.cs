@@ -49,8 +49,8 @@ public static class CommSharing
     internal static Comm FromMpi4py(BorrowedReference argument)
     {
         var mpi4py = Mpi4py.Get();
-        nint type = argument.TypeAddress;
-        if (mpi4py.HandleOffset != 0 && (type == mpi4py.IntracommTypeAddress || type == mpi4py.CommTypeAddress))
+        var type = argument.Type;
+        if (mpi4py.HandleOffset != 0 && (type == mpi4py.IntracommType || type == mpi4py.CommTypeObject))
         {
             nint handle = mpi4py.HandleIsPointer ? argument.ReadPointerField(mpi4py.HandleOffset) : (nint)argument.ReadUInt32Field(mpi4py.HandleOffset);
             if (handle != 0 && handle != PyMpiBridge.Mpi.Interop.MpiLibrary.Abi.CommNull)
@@ -77,8 +77,9 @@ public static class CommSharing
         /// <summary>Where <c>ob_mpi</c> sits in a communicator object (0: layout not as expected, read it the slow way).</summary>
         public int HandleOffset { get; private init; }
         public bool HandleIsPointer { get; private init; }
-        public nint IntracommTypeAddress { get; } = Intracomm.DangerousGetAddress();
-        public nint CommTypeAddress { get; } = CommType.DangerousGetAddress();
+        // Borrowed from the references above, which live as long as this record (the process).
+        public BorrowedReference IntracommType { get; } = Intracomm.DangerousBorrowUnchecked();
+        public BorrowedReference CommTypeObject { get; } = CommType.DangerousBorrowUnchecked();
 
         public static Mpi4py Get()
         {
@@ -104,7 +105,7 @@ public static class CommSharing
                 using var comm = mpi.GetAttr(name);
                 using var handleOf = mpi.CallMethod("_handleof", comm);
                 nint expected = (nint)handleOf.As<long>();
-                var o = new BorrowedReference(comm.Handle);
+                var o = comm.Borrow();
                 nint actual = pointer ? o.ReadPointerField(offset) : (nint)o.ReadUInt32Field(offset);
                 if (actual != expected) return 0;
             }

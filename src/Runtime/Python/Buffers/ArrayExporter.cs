@@ -43,19 +43,19 @@ internal static unsafe class ArrayExporter
         public fixed long strides[MaxDimensions];
     }
 
-    private static nint _type;
+    private static BorrowedReference _type; // created once, kept for the process lifetime
     private static long _live;
 
     /// <summary>Exported .NET memory blocks still referenced from Python (each one pinned).</summary>
     public static long LiveCount => Interlocked.Read(ref _live);
 
     /// <summary>The Python type object (borrowed; lives for the process).</summary>
-    public static nint Type => _type;
+    public static BorrowedReference Type => _type;
 
     /// <summary>Creates the type once, at engine start, under the GIL.</summary>
     public static void CreateType()
     {
-        if (_type != 0) return;
+        if (!_type.IsNull) return;
         var slots = (PyType_Slot*)NativeMemory.AllocZeroed((nuint)(sizeof(PyType_Slot) * 5)); // kept for the process
         slots[0] = new PyType_Slot { slot = PyConst.Py_bf_getbuffer, pfunc = (nint)(delegate* unmanaged<nint, Py_buffer*, int, int>)&GetBuffer };
         slots[1] = new PyType_Slot { slot = PyConst.Py_bf_releasebuffer, pfunc = (nint)(delegate* unmanaged<nint, Py_buffer*, void>)&ReleaseBuffer };
@@ -67,21 +67,21 @@ internal static unsafe class ArrayExporter
         spec->basicsize = sizeof(Instance);
         spec->flags = PyConst.Py_TPFLAGS_DEFAULT | PyConst.Py_TPFLAGS_DISALLOW_INSTANTIATION;
         spec->slots = (nint)slots;
-        _type = CPython.PyType_FromSpec(spec);
-        if (_type == 0) throw PythonException.FetchCurrent();
+        var created = CPython.PyType_FromSpec(spec);
+        _type = new BorrowedReference(created.DangerousMoveToPointer()); // never released: the type lives as long as Python
     }
 
     /// <summary>
-    /// A new exporter over <paramref name="data"/> (new reference). <paramref name="handle"/> is a pinned GCHandle of
-    /// an array (<paramref name="owner"/> null) or a normal handle to an <see cref="IPinOwner"/>.
+    /// A new exporter over <paramref name="data"/>. <paramref name="handle"/> is a pinned GCHandle of
+    /// an array (<paramref name="isOwner"/> false) or a normal handle to an <see cref="IPinOwner"/>.
     /// </summary>
-    public static nint Create(nint data, ElementType element, ReadOnlySpan<long> shape, ReadOnlySpan<long> strides,
-                              bool readOnly, GCHandle handle, bool isOwner)
+    public static NewReference Create(nint data, ElementType element, ReadOnlySpan<long> shape, ReadOnlySpan<long> strides,
+                                      bool readOnly, GCHandle handle, bool isOwner)
     {
         if (shape.Length > MaxDimensions) throw new ArgumentException($"At most {MaxDimensions} dimensions can be shared, got {shape.Length}.");
-        nint self = CPython.PyType_GenericAlloc(_type, 0);
-        if (self == 0) { FreeHandle(handle, isOwner); throw PythonException.FetchCurrent(); }
-        var o = (Instance*)self;
+        var self = CPython.PyType_GenericAlloc(_type, 0);
+        if (self.IsNull) { FreeHandle(handle, isOwner); throw PythonException.FetchCurrent(); }
+        var o = (Instance*)self.Borrow().Address;
         long count = 1;
         for (int i = 0; i < shape.Length; i++)
         {
@@ -101,7 +101,7 @@ internal static unsafe class ArrayExporter
         o->gcHandle = GCHandle.ToIntPtr(handle);
         o->kind = isOwner ? OwnerHandle : PinnedArray;
         Interlocked.Increment(ref _live);
-        return self;
+        return self.Move();
     }
 
     private static bool IsContiguous(ReadOnlySpan<long> shape, ReadOnlySpan<long> strides, long itemSize, bool fortran)
@@ -148,8 +148,7 @@ internal static unsafe class ArrayExporter
             return -1;
         }
         view->buf = o->buf;
-        view->obj = self;
-        CPython.Py_IncRef(self);
+        view->obj = NewReference.FromBorrowed(new BorrowedReference(self)).DangerousMoveToPointer(); // the view owns a reference
         view->len = o->len;
         view->itemsize = o->itemsize;
         view->@readonly = o->@readonly;
@@ -185,9 +184,9 @@ internal static unsafe class ArrayExporter
             // Never let an exception cross into C; report it on stderr, the memory stays pinned (leak, no crash).
             Console.Error.WriteLine($"PyMpiBridge: releasing shared .NET memory failed: {e}");
         }
-        nint type = o->ob_type;
+        var type = new BorrowedReference(o->ob_type);
         var free = (delegate* unmanaged<nint, void>)CPython.PyType_GetSlot(type, PyConst.Py_tp_free);
         free(self);
-        CPython.Py_DecRef(type); // instances of heap types own a reference to their type
+        CPython.Py_DecRef(StolenReference.DangerousFromPointer(type.Address)); // instances of heap types own a reference to their type
     }
 }

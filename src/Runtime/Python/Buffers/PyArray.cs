@@ -125,17 +125,13 @@ public static unsafe class PyArray
     private static PyObject Wrap(nint data, ElementType element, long[] shape, long[] strides, bool readOnly, GCHandle handle, bool isOwner)
     {
         GilState.ThrowIfNotHeld();
-        nint exporter = ArrayExporter.Create(data, element, shape, strides, readOnly, handle, isOwner);
-        try
-        {
-            nint* args = stackalloc nint[2];
-            args[1] = exporter;
-            return PyObject.Steal(CPython.PyObject_Vectorcall(AsArray(), args + 1, 1 | PyConst.PY_VECTORCALL_ARGUMENTS_OFFSET, 0));
-        }
-        finally { CPython.Py_DecRef(exporter); } // numpy's memoryview base now owns it
+        using var exporter = ArrayExporter.Create(data, element, shape, strides, readOnly, handle, isOwner); // numpy's base keeps its own
+        var args = stackalloc BorrowedReference[2];
+        args[1] = exporter.Borrow();
+        return CPython.PyObject_Vectorcall(AsArray(), args + 1, 1 | PyConst.PY_VECTORCALL_ARGUMENTS_OFFSET, BorrowedReference.Null).MoveToPyObject();
     }
 
-    private static nint AsArray()
+    private static BorrowedReference AsArray()
     {
         if (_asarray is null)
         {
@@ -143,6 +139,6 @@ public static unsafe class PyArray
             _asarray = numpy.GetAttr("asarray");
             GC.SuppressFinalize(_asarray); // kept for the process lifetime
         }
-        return _asarray.DangerousGetAddress();
+        return _asarray.Reference;
     }
 }

@@ -22,7 +22,7 @@ public sealed unsafe class PyBuffer<T> : IDisposable, IPinCounted where T : unma
 
     /// <summary>Views <paramref name="obj"/>; with <paramref name="writable"/> the exporter must allow writes.</summary>
     /// <exception cref="InvalidCastException">Not a buffer, or the element type is not <typeparamref name="T"/> ("expected float64 (Double), got int32").</exception>
-    public static PyBuffer<T> Get(PyObject obj, bool writable = false) => Acquire(obj.Handle, writable, Element, allowDirect: true);
+    public static PyBuffer<T> Get(PyObject obj, bool writable = false) => Acquire(obj.Reference, writable, Element, allowDirect: true);
 
     /// <summary>This view's element type, or a clear error when <typeparamref name="T"/> is not numeric.</summary>
     private static ElementType Element
@@ -32,7 +32,7 @@ public sealed unsafe class PyBuffer<T> : IDisposable, IPinCounted where T : unma
     /// A view of an exported function's argument, valid during the call: reuses the view the previous call returned,
     /// so the call allocates nothing. Caller holds the GIL; give it back with <see cref="ReturnArgument"/>.
     /// </summary>
-    internal static PyBuffer<T> RentArgument(nint o)
+    internal static PyBuffer<T> RentArgument(BorrowedReference o)
     {
         var element = Element;
         var buffer = s_spare;
@@ -76,7 +76,7 @@ public sealed unsafe class PyBuffer<T> : IDisposable, IPinCounted where T : unma
     }
 
     /// <param name="allowDirect">Read a numpy array's fields instead of asking for a buffer export (~10× cheaper).</param>
-    private static PyBuffer<T> Acquire(nint o, bool writable, ElementType element, bool allowDirect = false)
+    private static PyBuffer<T> Acquire(BorrowedReference o, bool writable, ElementType element, bool allowDirect = false)
     {
         var view = PyBufferView.Acquire(o, writable, typeof(PyBuffer<T>), allowDirect);
         try

@@ -11,7 +11,7 @@ namespace PyMpiBridge.Python;
 internal sealed unsafe class PyBufferView : IDisposable
 {
     private Py_buffer* _view;
-    private nint _exporterTypeObject;
+    private BorrowedReference _exporterTypeObject; // identity only: compared, and named on demand while a view of it is held
     private string? _exporterType;
 
     public ElementType? Element { get; private set; }
@@ -28,10 +28,10 @@ internal sealed unsafe class PyBufferView : IDisposable
     /// <summary>The exporter's C type name, e.g. numpy.ndarray (read on first use: naming it costs nothing on the fast path).</summary>
     public string ExporterType => _exporterType ??= TypeName(_exporterTypeObject);
 
-    public static bool Supports(nint o) => CPython.PyObject_CheckBuffer(o) != 0;
+    public static bool Supports(BorrowedReference o) => CPython.PyObject_CheckBuffer(o) != 0;
 
     /// <summary>Gets a strided, formatted view; <paramref name="requested"/> only names the target in errors.</summary>
-    public static PyBufferView Acquire(nint o, bool writable, Type requested, bool allowDirect = false)
+    public static PyBufferView Acquire(BorrowedReference o, bool writable, Type requested, bool allowDirect = false)
     {
         var view = new PyBufferView();
         try
@@ -53,10 +53,10 @@ internal sealed unsafe class PyBufferView : IDisposable
     /// Views <paramref name="o"/> in this (released or new) object: the native Py_buffer and the shape/strides arrays of
     /// the previous view are reused, so an exported function's buffer arguments allocate nothing per call.
     /// </summary>
-    public void Fill(nint o, bool writable, Type requested, bool allowDirect = false)
+    public void Fill(BorrowedReference o, bool writable, Type requested, bool allowDirect = false)
     {
         if (_live) throw new InvalidOperationException("The buffer view is still held.");
-        nint type = CPython.Py_TYPE(o);
+        var type = CPython.Py_TYPE(o);
         if (allowDirect && NdarrayLayout.Matches(type) && FillDirect(o, type))
         {
             if (!writable || !IsReadOnly) return;
@@ -108,13 +108,16 @@ internal sealed unsafe class PyBufferView : IDisposable
         IsCContiguous = count == 0 || IsCOrder(Shape, Strides, ItemSize);
     }
 
-    private static InvalidOperationException ReadOnly(nint type, string why, Exception? inner) => new(
+    private static InvalidOperationException ReadOnly(BorrowedReference type, string why, Exception? inner) => new(
         $"Python {TypeName(type)} is read-only ({why}); request a read-only view (writable: false) or pass a writable copy (a.copy()).", inner);
 
     /// <summary>True between <see cref="Fill"/> and a release.</summary>
     private bool _live;
 
-    /// <summary>A numpy array read directly (<see cref="NdarrayLayout"/>), held by a reference instead of a buffer export.</summary>
+    /// <summary>
+    /// A numpy array read directly (<see cref="NdarrayLayout"/>), held by a reference instead of a buffer export: borrowed
+    /// from the caller, or owned when <see cref="_directOwned"/> (kept raw: a field cannot hold a <see cref="NewReference"/>).
+    /// </summary>
     private nint _direct, _directData;
 
     /// <summary>
@@ -128,11 +131,11 @@ internal sealed unsafe class PyBufferView : IDisposable
     public void EnsureOwned()
     {
         if (_direct == 0 || _directOwned) return;
-        if (GilState.IsHeld) CPython.Py_IncRef(_direct);
+        if (GilState.IsHeld) CPython.Py_IncRef(new BorrowedReference(_direct));
         else
         {
             using var gil = Py.Gil();
-            CPython.Py_IncRef(_direct);
+            CPython.Py_IncRef(new BorrowedReference(_direct));
         }
         _directOwned = true;
     }
@@ -143,12 +146,12 @@ internal sealed unsafe class PyBufferView : IDisposable
     /// reference until the view is released. False (nothing taken) for dtypes the table does not know: the buffer
     /// protocol then explains.
     /// </summary>
-    private bool FillDirect(nint o, nint type)
+    private bool FillDirect(BorrowedReference o, BorrowedReference type)
     {
         var fields = NdarrayLayout.Read(o);
         var element = fields.Element;
         if (element is null) return false;
-        _direct = o;
+        _direct = o.Address;
         _directOwned = false;
         _directData = fields.Data;
         _live = true;
@@ -181,7 +184,7 @@ internal sealed unsafe class PyBufferView : IDisposable
         _live = false;
         if (_direct != 0)
         {
-            if (_directOwned) CPython.Py_DecRef(_direct);
+            if (_directOwned) CPython.Py_DecRef(StolenReference.DangerousFromPointer(_direct));
             _direct = 0;
             _directOwned = false;
         }
@@ -192,7 +195,7 @@ internal sealed unsafe class PyBufferView : IDisposable
     /// The C type name (<c>tp_name</c>, e.g. "numpy.ndarray"): read from the type object without calling Python.
     /// <c>tp_name</c> follows PyObject_VAR_HEAD (offset 24).
     /// </summary>
-    private static string TypeName(nint type) => Marshal.PtrToStringUTF8(*(nint*)(type + 24)) ?? "?";
+    private static string TypeName(BorrowedReference type) => Marshal.PtrToStringUTF8(*(nint*)(type.Address + 24)) ?? "?";
 
     private static bool IsCOrder(long[] shape, long[] strides, long itemSize)
     {
@@ -292,7 +295,7 @@ internal sealed unsafe class PyBufferView : IDisposable
             if (_directOwned)
             {
                 _directOwned = false;
-                if (GilState.IsHeld) CPython.Py_DecRef(direct);
+                if (GilState.IsHeld) CPython.Py_DecRef(StolenReference.DangerousFromPointer(direct));
                 else PendingReleases.EnqueueDecRef(direct);
             }
         }
@@ -323,7 +326,7 @@ internal sealed unsafe class PyBufferView : IDisposable
 internal static unsafe class NdarrayLayout
 {
     private const int NPY_ARRAY_WRITEABLE = 0x0400;
-    private static nint s_type;
+    private static BorrowedReference s_type;
     private static int s_state; // 0 not probed, 1 trusted, -1 not used
     private static nint s_lastDescr;
     private static ElementType? s_lastElement;
@@ -339,19 +342,19 @@ internal static unsafe class NdarrayLayout
     }
 
     /// <summary>Whether objects of <paramref name="type"/> may be read directly (exact numpy.ndarray, layout probed). GIL held.</summary>
-    public static bool Matches(nint type)
+    public static bool Matches(BorrowedReference type)
     {
         if (s_state == 1) return type == s_type;
         if (s_state == -1) return false;
-        if (Marshal.PtrToStringUTF8(*(nint*)(type + 24)) != "numpy.ndarray") return false;
+        if (Marshal.PtrToStringUTF8(*(nint*)(type.Address + 24)) != "numpy.ndarray") return false;
         s_state = Probe(type) ? 1 : -1;
         s_type = type;
         return s_state == 1;
     }
 
-    public static Fields Read(nint o)
+    public static Fields Read(BorrowedReference o)
     {
-        byte* b = (byte*)o;
+        byte* b = (byte*)o.Address;
         nint descr = *(nint*)(b + 56);
         byte* d = (byte*)descr;
         ElementType? element = null;
@@ -376,7 +379,7 @@ internal static unsafe class NdarrayLayout
     }
 
     /// <summary>Compares a direct read with the buffer protocol on strided, read-only and complex arrays.</summary>
-    private static bool Probe(nint type)
+    private static bool Probe(BorrowedReference type)
     {
         try
         {
@@ -389,7 +392,7 @@ internal static unsafe class NdarrayLayout
             {
                 using (probe)
                 {
-                    nint o = probe.Handle;
+                    var o = probe.Reference;
                     if (CPython.Py_TYPE(o) != type) return false;
                     var fields = Read(o);
                     using var view = PyBufferView.Acquire(o, writable: false, typeof(object));

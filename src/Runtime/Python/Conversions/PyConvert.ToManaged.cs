@@ -9,9 +9,9 @@ namespace PyMpiBridge.Python;
 // integers that do not fit throw OverflowException with the value.
 internal static unsafe partial class PyConvert
 {
-    private static bool IsExact(nint o, nint type) => CPython.Py_TYPE(o) == type;
+    private static bool IsExact(BorrowedReference o, BorrowedReference type) => CPython.Py_TYPE(o) == type;
 
-    private static bool IsInstance(nint o, nint type)
+    private static bool IsInstance(BorrowedReference o, BorrowedReference type)
     {
         if (CPython.Py_TYPE(o) == type) return true;
         int r = CPython.PyObject_IsInstance(o, type);
@@ -19,19 +19,19 @@ internal static unsafe partial class PyConvert
         return r == 1;
     }
 
-    public static bool IsInt(nint o) => CPython.HasTypeFlag(o, PyConst.Py_TPFLAGS_LONG_SUBCLASS);
-    public static bool IsStr(nint o) => CPython.HasTypeFlag(o, PyConst.Py_TPFLAGS_UNICODE_SUBCLASS);
-    public static bool IsBytes(nint o) => CPython.HasTypeFlag(o, PyConst.Py_TPFLAGS_BYTES_SUBCLASS);
-    public static bool IsList(nint o) => CPython.HasTypeFlag(o, PyConst.Py_TPFLAGS_LIST_SUBCLASS);
-    public static bool IsTuple(nint o) => CPython.HasTypeFlag(o, PyConst.Py_TPFLAGS_TUPLE_SUBCLASS);
-    public static bool IsDict(nint o) => CPython.HasTypeFlag(o, PyConst.Py_TPFLAGS_DICT_SUBCLASS);
+    public static bool IsInt(BorrowedReference o) => CPython.HasTypeFlag(o, PyConst.Py_TPFLAGS_LONG_SUBCLASS);
+    public static bool IsStr(BorrowedReference o) => CPython.HasTypeFlag(o, PyConst.Py_TPFLAGS_UNICODE_SUBCLASS);
+    public static bool IsBytes(BorrowedReference o) => CPython.HasTypeFlag(o, PyConst.Py_TPFLAGS_BYTES_SUBCLASS);
+    public static bool IsList(BorrowedReference o) => CPython.HasTypeFlag(o, PyConst.Py_TPFLAGS_LIST_SUBCLASS);
+    public static bool IsTuple(BorrowedReference o) => CPython.HasTypeFlag(o, PyConst.Py_TPFLAGS_TUPLE_SUBCLASS);
+    public static bool IsDict(BorrowedReference o) => CPython.HasTypeFlag(o, PyConst.Py_TPFLAGS_DICT_SUBCLASS);
 
     /// <summary>The natural .NET value: None→null, bool, int→long (BigInteger when larger), float→double, complex→Complex,
     /// str→string, bytes→byte[], list→List&lt;object?&gt;, tuple→object?[], dict→Dictionary, set→HashSet, types with a registered natural form (<see cref="PyConverters.RegisterNatural"/>) as registered, else PyObject.</summary>
-    public static object? ToNatural(nint o)
+    public static object? ToNatural(BorrowedReference o)
     {
         if (o == CPython.Py_None) return null;
-        nint type = CPython.Py_TYPE(o);
+        var type = CPython.Py_TYPE(o);
         if (type == CPython.PyBool_Type) return o == CPython.Py_True;
         if (IsInt(o))
         {
@@ -47,15 +47,14 @@ internal static unsafe partial class PyConvert
         if (IsDict(o)) return ToDictionary(o, typeof(object), typeof(object));
         if (IsInstance(o, CPython.PySet_Type) || IsInstance(o, CPython.PyFrozenSet_Type)) return ToHashSet(o, typeof(object));
         if (PyConverters.TryToNatural(o, out object? registered)) return registered;
-        CPython.Py_IncRef(o);
-        return new PyObject(o);
+        return NewReference.FromBorrowed(o).MoveToPyObject();
     }
 
     /// <summary>Converts to <paramref name="target"/>; throws InvalidCastException / OverflowException naming both types.</summary>
-    public static object? ToManaged(nint o, Type target)
+    public static object? ToManaged(BorrowedReference o, Type target)
     {
         if (target == typeof(object)) return ToNatural(o);
-        if (target == typeof(PyObject)) { CPython.Py_IncRef(o); return new PyObject(o); }
+        if (target == typeof(PyObject)) return NewReference.FromBorrowed(o).MoveToPyObject();
         if (Nullable.GetUnderlyingType(target) is { } inner)
             return o == CPython.Py_None ? null : ToManaged(o, inner);
         if (o == CPython.Py_None)
@@ -107,10 +106,10 @@ internal static unsafe partial class PyConvert
         throw Mismatch(o, target, "no conversion is defined for this .NET type");
     }
 
-    public static InvalidCastException Mismatch(nint o, Type target, string detail) =>
+    public static InvalidCastException Mismatch(BorrowedReference o, Type target, string detail) =>
         new($"Cannot convert Python {PythonException.QualifiedTypeName(CPython.Py_TYPE(o))} to {target}: {detail}.");
 
-    private static bool ToBoolean(nint o)
+    private static bool ToBoolean(BorrowedReference o)
     {
         if (o == CPython.Py_True) return true;
         if (o == CPython.Py_False) return false;
@@ -124,46 +123,44 @@ internal static unsafe partial class PyConvert
     }
 
     /// <summary>An int (or anything with __index__ except float/str) as long, or as BigInteger when larger.</summary>
-    private static long ToInteger(nint o, out BigInteger? big, Type? target = null)
+    private static long ToInteger(BorrowedReference o, out BigInteger? big, Type? target = null)
     {
-        big = null;
-        nint value = o;
-        bool owned = false;
-        if (!IsInt(o))
-        {
-            target ??= typeof(long);
-            if (CPython.Py_TYPE(o) == CPython.PyFloat_Type || IsInstance(o, CPython.PyFloat_Type))
-                throw Mismatch(o, target, "a float would lose its fraction; convert to double, or round in Python");
-            if (CPython.PyIndex_Check(o) == 0) throw Mismatch(o, target, "it is not an integer (has no __index__)");
-            value = CPython.PyNumber_Index(o);
-            if (value == 0) throw PythonException.FetchCurrent();
-            owned = true;
-        }
-        try
-        {
-            int overflow;
-            long result = CPython.PyLong_AsLongLongAndOverflow(value, &overflow);
-            if (overflow == 0)
-            {
-                if (result == -1 && CPython.PyErr_Occurred() != 0) throw PythonException.FetchCurrent();
-                return result;
-            }
-            big = ToBigInteger(value);
-            return 0;
-        }
-        finally { if (owned) CPython.Py_DecRef(value); }
+        if (IsInt(o)) return ToExactInteger(o, out big);
+        target ??= typeof(long);
+        if (CPython.Py_TYPE(o) == CPython.PyFloat_Type || IsInstance(o, CPython.PyFloat_Type))
+            throw Mismatch(o, target, "a float would lose its fraction; convert to double, or round in Python");
+        if (CPython.PyIndex_Check(o) == 0) throw Mismatch(o, target, "it is not an integer (has no __index__)");
+        using var index = CPython.PyNumber_Index(o);
+        index.ThrowIfNull();
+        return ToExactInteger(index.Borrow(), out big);
     }
 
-    private static BigInteger ToBigInteger(nint integer)
+    /// <summary>A Python int as long, or as BigInteger when larger.</summary>
+    private static long ToExactInteger(BorrowedReference integer, out BigInteger? big)
     {
-        using var hex = PyObject.Steal(CPython.PyNumber_ToBase(integer, 16)); // '0x1f' or '-0x1f'
-        string text = ToManagedString(hex.DangerousGetAddress());
+        big = null;
+        int overflow;
+        long result = CPython.PyLong_AsLongLongAndOverflow(integer, &overflow);
+        if (overflow == 0)
+        {
+            if (result == -1 && !CPython.PyErr_Occurred().IsNull) throw PythonException.FetchCurrent();
+            return result;
+        }
+        big = ToBigInteger(integer);
+        return 0;
+    }
+
+    private static BigInteger ToBigInteger(BorrowedReference integer)
+    {
+        using var hex = CPython.PyNumber_ToBase(integer, 16); // '0x1f' or '-0x1f'
+        hex.ThrowIfNull();
+        string text = ToManagedString(hex.Borrow());
         bool negative = text.StartsWith('-');
         var magnitude = BigInteger.Parse("0" + text[(negative ? 3 : 2)..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
         return negative ? -magnitude : magnitude;
     }
 
-    private static long ToIntegerInRange(nint o, Type target, long min, long max)
+    private static long ToIntegerInRange(BorrowedReference o, Type target, long min, long max)
     {
         long value = ToInteger(o, out var big, target);
         if (big is not null || value < min || value > max)
@@ -171,14 +168,14 @@ internal static unsafe partial class PyConvert
         return value;
     }
 
-    private static long ToInt64(nint o, Type target)
+    private static long ToInt64(BorrowedReference o, Type target)
     {
         long value = ToInteger(o, out var big, target);
         if (big is not null) throw new OverflowException($"Python int {big} does not fit in {target} (range {long.MinValue} to {long.MaxValue}); convert to BigInteger.");
         return value;
     }
 
-    private static ulong ToUInt64(nint o, Type target)
+    private static ulong ToUInt64(BorrowedReference o, Type target)
     {
         long value = ToInteger(o, out var big, target);
         if (big is null) return value >= 0 ? (ulong)value : throw new OverflowException($"Python int {value} does not fit in {target} (negative).");
@@ -186,11 +183,11 @@ internal static unsafe partial class PyConvert
         return (ulong)big.Value;
     }
 
-    private static double ToDouble(nint o, Type target)
+    private static double ToDouble(BorrowedReference o, Type target)
     {
         if (IsStr(o) || IsBytes(o)) throw Mismatch(o, target, "text is not parsed implicitly; call float() in Python");
         double value = CPython.PyFloat_AsDouble(o);
-        if (value == -1.0 && CPython.PyErr_Occurred() != 0)
+        if (value == -1.0 && !CPython.PyErr_Occurred().IsNull)
         {
             var error = PythonException.FetchCurrent();
             if (error.PythonTypeName == "OverflowError") throw new OverflowException($"Python int is too large for {target}: {error.PythonMessage}.");
@@ -199,12 +196,13 @@ internal static unsafe partial class PyConvert
         return value;
     }
 
-    private static decimal ToDecimal(nint o, Type target)
+    private static decimal ToDecimal(BorrowedReference o, Type target)
     {
         if (PythonException.QualifiedTypeName(CPython.Py_TYPE(o)) == "decimal.Decimal")
         {
-            using var text = PyObject.Steal(CPython.PyObject_Str(o));
-            return decimal.Parse(ToManagedString(text.DangerousGetAddress()), NumberStyles.Float, CultureInfo.InvariantCulture);
+            using var text = CPython.PyObject_Str(o);
+            text.ThrowIfNull();
+            return decimal.Parse(ToManagedString(text.Borrow()), NumberStyles.Float, CultureInfo.InvariantCulture);
         }
         if (IsInt(o))
         {
@@ -215,17 +213,17 @@ internal static unsafe partial class PyConvert
         return (decimal)ToDouble(o, target);
     }
 
-    private static Complex ToComplex(nint o, Type target)
+    private static Complex ToComplex(BorrowedReference o, Type target)
     {
         if (IsStr(o) || IsBytes(o)) throw Mismatch(o, target, "text is not parsed implicitly; call complex() in Python");
         double re = CPython.PyComplex_RealAsDouble(o);
-        if (re == -1.0 && CPython.PyErr_Occurred() != 0) throw Mismatch(o, target, PythonException.FetchCurrent().PythonMessage);
+        if (re == -1.0 && !CPython.PyErr_Occurred().IsNull) throw Mismatch(o, target, PythonException.FetchCurrent().PythonMessage);
         double im = CPython.PyComplex_ImagAsDouble(o);
-        if (im == -1.0 && CPython.PyErr_Occurred() != 0) throw Mismatch(o, target, PythonException.FetchCurrent().PythonMessage);
+        if (im == -1.0 && !CPython.PyErr_Occurred().IsNull) throw Mismatch(o, target, PythonException.FetchCurrent().PythonMessage);
         return new Complex(re, im);
     }
 
-    private static byte[] ToBytes(nint o)
+    private static byte[] ToBytes(BorrowedReference o)
     {
         if (IsBytes(o))
         {
@@ -239,7 +237,7 @@ internal static unsafe partial class PyConvert
         return view.CopyBytes();
     }
 
-    private static Array ToArray(nint o, Type element)
+    private static Array ToArray(BorrowedReference o, Type element)
     {
         // numpy arrays and other buffers of a matching numeric type: one bulk copy instead of element by element.
         if (ElementType.For(element) is { } numeric && !IsList(o) && !IsTuple(o) && PyBufferView.Supports(o))
@@ -259,7 +257,7 @@ internal static unsafe partial class PyConvert
     /// A list or tuple of numbers as double[], long[] or int[] without boxing each element; null for other element types
     /// or other sequences (converted element by element).
     /// </summary>
-    private static Array? NumbersFromSequence(nint o, Type element)
+    private static Array? NumbersFromSequence(BorrowedReference o, Type element)
     {
         if (!IsList(o) && !IsTuple(o)) return null;
         if (element == typeof(double)) return ToNumbers<double>(o);
@@ -268,7 +266,7 @@ internal static unsafe partial class PyConvert
         return null;
     }
 
-    private static T[] ToNumbers<T>(nint o) where T : unmanaged
+    private static T[] ToNumbers<T>(BorrowedReference o) where T : unmanaged
     {
         bool isList = IsList(o);
         nint n = isList ? CPython.PyList_Size(o) : CPython.PyTuple_Size(o);
@@ -276,8 +274,8 @@ internal static unsafe partial class PyConvert
         for (nint i = 0; i < n; i++)
         {
             // Fetched each time: a conversion may run Python code (__float__, __index__) that changes the list.
-            nint item = isList ? CPython.PyList_GetItem(o, i) : CPython.PyTuple_GetItem(o, i);
-            if (item == 0) throw PythonException.FetchCurrent();
+            var item = isList ? CPython.PyList_GetItem(o, i) : CPython.PyTuple_GetItem(o, i);
+            if (item.IsNull) throw PythonException.FetchCurrent();
             if (typeof(T) == typeof(double)) { double v = ToDoubleFast(item); result[i] = Unsafe.As<double, T>(ref v); }
             else if (typeof(T) == typeof(long)) { long v = ToInt64Fast(item); result[i] = Unsafe.As<long, T>(ref v); }
             else { int v = ToInt32Fast(item); result[i] = Unsafe.As<int, T>(ref v); }
@@ -285,7 +283,7 @@ internal static unsafe partial class PyConvert
         return result;
     }
 
-    private static System.Collections.IList ToList(nint o, Type element)
+    private static System.Collections.IList ToList(BorrowedReference o, Type element)
     {
         if (NumbersFromSequence(o, element) is { } numbers)
             return (System.Collections.IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(element), numbers)!;
@@ -300,23 +298,19 @@ internal static unsafe partial class PyConvert
                 list.Add(ToManaged(isList ? CPython.PyList_GetItem(o, i) : CPython.PyTuple_GetItem(o, i), element));
             return list;
         }
-        nint iterator = CPython.PyObject_GetIter(o);
-        if (iterator == 0) throw Mismatch(o, list.GetType(), PythonException.FetchCurrent().PythonMessage);
-        try
+        using var iterator = CPython.PyObject_GetIter(o);
+        if (iterator.IsNull) throw Mismatch(o, list.GetType(), PythonException.FetchCurrent().PythonMessage);
+        while (true)
         {
-            nint item;
-            while ((item = CPython.PyIter_Next(iterator)) != 0)
-            {
-                try { list.Add(ToManaged(item, element)); }
-                finally { CPython.Py_DecRef(item); }
-            }
-            PyObject.ThrowIfError();
-            return list;
+            using var item = CPython.PyIter_Next(iterator.Borrow());
+            if (item.IsNull) break;
+            list.Add(ToManaged(item.Borrow(), element));
         }
-        finally { CPython.Py_DecRef(iterator); }
+        PyObject.ThrowIfError();
+        return list;
     }
 
-    private static object?[] ToObjectArray(nint tuple, Type element)
+    private static object?[] ToObjectArray(BorrowedReference tuple, Type element)
     {
         nint n = CPython.PyTuple_Size(tuple);
         var result = new object?[n];
@@ -324,34 +318,31 @@ internal static unsafe partial class PyConvert
         return result;
     }
 
-    private static object ToDictionary(nint o, Type keyType, Type valueType)
+    private static object ToDictionary(BorrowedReference o, Type keyType, Type valueType)
     {
         var dictionary = (System.Collections.IDictionary)Activator.CreateInstance(typeof(Dictionary<,>).MakeGenericType(keyType, valueType))!;
         if (IsDict(o))
         {
-            nint position = 0, key, value;
+            nint position = 0;
+            BorrowedReference key, value;
             while (CPython.PyDict_Next(o, &position, &key, &value) != 0)
                 dictionary[ToManaged(key, keyType) ?? throw Mismatch(key, keyType, "None cannot be a .NET dictionary key")] = ToManaged(value, valueType);
             return dictionary;
         }
-        nint items = CPython.PyMapping_Items(o);
-        if (items == 0) throw Mismatch(o, dictionary.GetType(), PythonException.FetchCurrent().PythonMessage);
-        try
+        using var items = CPython.PyMapping_Items(o);
+        if (items.IsNull) throw Mismatch(o, dictionary.GetType(), PythonException.FetchCurrent().PythonMessage);
+        nint n = CPython.PyList_Size(items.Borrow());
+        for (nint i = 0; i < n; i++)
         {
-            nint n = CPython.PyList_Size(items);
-            for (nint i = 0; i < n; i++)
-            {
-                nint pair = CPython.PyList_GetItem(items, i);
-                nint key = CPython.PyTuple_GetItem(pair, 0);
-                dictionary[ToManaged(key, keyType) ?? throw Mismatch(key, keyType, "None cannot be a .NET dictionary key")] =
-                    ToManaged(CPython.PyTuple_GetItem(pair, 1), valueType);
-            }
-            return dictionary;
+            var pair = CPython.PyList_GetItem(items.Borrow(), i);
+            var key = CPython.PyTuple_GetItem(pair, 0);
+            dictionary[ToManaged(key, keyType) ?? throw Mismatch(key, keyType, "None cannot be a .NET dictionary key")] =
+                ToManaged(CPython.PyTuple_GetItem(pair, 1), valueType);
         }
-        finally { CPython.Py_DecRef(items); }
+        return dictionary;
     }
 
-    private static object ToHashSet(nint o, Type element)
+    private static object ToHashSet(BorrowedReference o, Type element)
     {
         var set = Activator.CreateInstance(typeof(HashSet<>).MakeGenericType(element))!;
         var add = set.GetType().GetMethod("Add")!;

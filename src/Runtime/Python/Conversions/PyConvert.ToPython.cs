@@ -15,13 +15,14 @@ namespace PyMpiBridge.Python;
 internal static unsafe partial class PyConvert
 {
     /// <summary>A new reference for <paramref name="value"/>; throws <see cref="InvalidCastException"/> for unsupported types.</summary>
-    public static nint ToPython(object? value)
+    /// <remarks>Null when a C call failed (the Python error is set): callers move it on, which throws that error.</remarks>
+    public static NewReference ToPython(object? value)
     {
         switch (value)
         {
-            case null: return NewRef(CPython.Py_None);
-            case PyObject o: { nint h = o.Handle; CPython.Py_IncRef(h); return h; }
-            case bool b: return NewRef(b ? CPython.Py_True : CPython.Py_False);
+            case null: return NewReference.FromBorrowed(CPython.Py_None);
+            case PyObject o: return NewReference.FromBorrowed(o.Reference);
+            case bool b: return NewReference.FromBorrowed(b ? CPython.Py_True : CPython.Py_False);
             case int i: return CPython.PyLong_FromLongLong(i);
             case long l: return CPython.PyLong_FromLongLong(l);
             case double d: return CPython.PyFloat_FromDouble(d);
@@ -60,24 +61,20 @@ internal static unsafe partial class PyConvert
                     "share it as a numpy array without copying with PyArray.From(array).");
             case IEnumerable sequence when IsSet(sequence.GetType()): return FromSet(sequence);
             case IEnumerable sequence: return FromSequence(sequence);
-            case var _ when PyConverters.TryToPython(value, out nint custom): return custom;
             default:
+                if (PyConverters.TryToPython(value, out var custom)) return custom;
                 throw new InvalidCastException(
                     $"Cannot convert .NET {value.GetType()} to Python. Supported: null, bool, integers, BigInteger, floating point, " +
                     "decimal, Complex, string, char, byte[], tuples, dictionaries, sets, sequences, PyObject; arrays as numpy via PyArray.From.");
         }
     }
 
-    private static nint NewRef(nint o) { CPython.Py_IncRef(o); return o; }
-
-    private static nint Check(nint o) => o != 0 ? o : throw PythonException.FetchCurrent();
-
     /// <summary>str from UTF-16, without an intermediate UTF-8 copy.</summary>
-    public static nint FromString(string s)
+    public static NewReference FromString(string s)
     {
         int byteOrder = -1; // little endian, and no BOM is written
         fixed (char* chars = s)
-            return Check(CPython.PyUnicode_DecodeUTF16((byte*)chars, (nint)s.Length * 2, null, &byteOrder));
+            return CPython.PyUnicode_DecodeUTF16((byte*)chars, (nint)s.Length * 2, null, &byteOrder);
     }
 
     /// <summary>An interned str for attribute names (Python then compares them by pointer).</summary>
@@ -87,10 +84,10 @@ internal static unsafe partial class PyConvert
         Span<byte> utf8 = count < 256 ? stackalloc byte[count + 1] : new byte[count + 1];
         Encoding.UTF8.GetBytes(s, utf8);
         utf8[count] = 0;
-        fixed (byte* p = utf8) return PyObject.Steal(CPython.PyUnicode_InternFromString(p));
+        fixed (byte* p = utf8) return CPython.PyUnicode_InternFromString(p).MoveToPyObject();
     }
 
-    public static string ToManagedString(nint str)
+    public static string ToManagedString(BorrowedReference str)
     {
         nint size;
         byte* utf8 = CPython.PyUnicode_AsUTF8AndSize(str, &size);
@@ -98,131 +95,102 @@ internal static unsafe partial class PyConvert
         return Encoding.UTF8.GetString(utf8, checked((int)size));
     }
 
-    private static nint FromBytes(byte[] bytes)
+    private static NewReference FromBytes(byte[] bytes)
     {
-        fixed (byte* p = bytes) return Check(CPython.PyBytes_FromStringAndSize(p, bytes.Length));
+        fixed (byte* p = bytes) return CPython.PyBytes_FromStringAndSize(p, bytes.Length);
     }
 
     /// <summary>Exact conversion through a hexadecimal literal (no size limit, no precision loss).</summary>
-    public static nint FromBigInteger(BigInteger value)
+    public static NewReference FromBigInteger(BigInteger value)
     {
         if (value >= long.MinValue && value <= long.MaxValue) return CPython.PyLong_FromLongLong((long)value);
         string hex = (value.Sign < 0 ? "-" : "") + BigInteger.Abs(value).ToString("x", CultureInfo.InvariantCulture);
         byte[] ascii = Encoding.ASCII.GetBytes(hex + "\0");
-        fixed (byte* p = ascii) return Check(CPython.PyLong_FromString(p, null, 16));
+        fixed (byte* p = ascii) return CPython.PyLong_FromString(p, null, 16);
     }
 
-    private static nint FromDecimal(decimal value)
+    private static NewReference FromDecimal(decimal value)
     {
         using var module = Py.Import("decimal");
         using var type = module.GetAttr("Decimal");
         using var result = type.Call(value.ToString(CultureInfo.InvariantCulture));
-        return result.StealHandle();
+        return NewReference.FromPyObject(result);
     }
 
-    private static nint FromTuple(ITuple tuple)
+    private static NewReference FromTuple(ITuple tuple)
     {
-        nint result = Check(CPython.PyTuple_New(tuple.Length));
-        try
-        {
-            for (int i = 0; i < tuple.Length; i++) PyObject.Check(CPython.PyTuple_SetItem(result, i, ToPython(tuple[i])));
-            return result;
-        }
-        catch { CPython.Py_DecRef(result); throw; }
+        using var result = CPython.PyTuple_New(tuple.Length);
+        result.ThrowIfNull();
+        for (int i = 0; i < tuple.Length; i++) PyObject.Check(CPython.PyTuple_SetItem(result.Borrow(), i, ToPython(tuple[i]).Steal()));
+        return result.Move();
     }
 
-    private static nint FromDictionary(IDictionary dictionary)
+    private static NewReference FromDictionary(IDictionary dictionary)
     {
-        nint result = Check(CPython.PyDict_New());
-        try
+        using var result = CPython.PyDict_New();
+        result.ThrowIfNull();
+        foreach (DictionaryEntry entry in dictionary)
         {
-            foreach (DictionaryEntry entry in dictionary)
-            {
-                nint key = ToPython(entry.Key), value = 0;
-                try
-                {
-                    value = ToPython(entry.Value);
-                    PyObject.Check(CPython.PyDict_SetItem(result, key, value));
-                }
-                finally
-                {
-                    CPython.Py_DecRef(key);
-                    if (value != 0) CPython.Py_DecRef(value);
-                }
-            }
-            return result;
+            using var key = ToPython(entry.Key);
+            key.ThrowIfNull();
+            using var value = ToPython(entry.Value);
+            value.ThrowIfNull();
+            PyObject.Check(CPython.PyDict_SetItem(result.Borrow(), key.Borrow(), value.Borrow()));
         }
-        catch { CPython.Py_DecRef(result); throw; }
+        return result.Move();
     }
 
     private static bool IsSet(Type type) =>
         type.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() is var d
             && (d == typeof(ISet<>) || d == typeof(IReadOnlySet<>)));
 
-    private static nint FromSet(IEnumerable set)
-    {
-        nint result = Check(CPython.PySet_New(0));
-        try
-        {
-            foreach (object? item in set)
-            {
-                nint element = ToPython(item);
-                try { PyObject.Check(CPython.PySet_Add(result, element)); }
-                finally { CPython.Py_DecRef(element); }
-            }
-            return result;
-        }
-        catch { CPython.Py_DecRef(result); throw; }
-    }
+    private static NewReference FromSet(IEnumerable set) => AddEach(CPython.PySet_New(BorrowedReference.Null), set, CPython.PySet_Add);
 
     /// <summary>A list of float (double) or int (long, int) objects, one C call per element.</summary>
-    private static nint FromNumbers<T>(ReadOnlySpan<T> values) where T : unmanaged
+    private static NewReference FromNumbers<T>(ReadOnlySpan<T> values) where T : unmanaged
     {
-        nint list = Check(CPython.PyList_New(values.Length));
+        using var list = CPython.PyList_New(values.Length);
+        list.ThrowIfNull();
         for (int i = 0; i < values.Length; i++)
         {
             T v = values[i];
-            nint item = typeof(T) == typeof(double) ? CPython.PyFloat_FromDouble(Unsafe.As<T, double>(ref v))
+            var item = typeof(T) == typeof(double) ? CPython.PyFloat_FromDouble(Unsafe.As<T, double>(ref v))
                 : typeof(T) == typeof(long) ? CPython.PyLong_FromLongLong(Unsafe.As<T, long>(ref v))
                 : CPython.PyLong_FromLongLong(Unsafe.As<T, int>(ref v));
-            if (item == 0)
-            {
-                CPython.Py_DecRef(list);
-                throw PythonException.FetchCurrent();
-            }
-            CPython.PyList_SetItem(list, i, item); // steals item; cannot fail for an index inside a fresh list
+            // Steal throws the pending error when item is null (the list, disposed, releases what it holds);
+            // PyList_SetItem cannot fail for an index inside a fresh list.
+            CPython.PyList_SetItem(list.Borrow(), i, item.Steal());
         }
-        return list;
+        return list.Move();
     }
 
-    private static nint FromSequence(IEnumerable sequence)
+    private static NewReference FromSequence(IEnumerable sequence)
     {
         if (sequence is ICollection collection)
         {
-            nint list = Check(CPython.PyList_New(collection.Count));
-            try
+            using var list = CPython.PyList_New(collection.Count);
+            list.ThrowIfNull();
+            int i = 0;
+            foreach (object? item in collection)
             {
-                int i = 0;
-                foreach (object? item in collection)
-                {
-                    if (i >= collection.Count) throw new InvalidOperationException("Collection grew during conversion.");
-                    PyObject.Check(CPython.PyList_SetItem(list, i++, ToPython(item)));
-                }
-                return list;
+                if (i >= collection.Count) throw new InvalidOperationException("Collection grew during conversion.");
+                PyObject.Check(CPython.PyList_SetItem(list.Borrow(), i++, ToPython(item).Steal()));
             }
-            catch { CPython.Py_DecRef(list); throw; }
+            return list.Move();
         }
-        nint result = Check(CPython.PyList_New(0));
-        try
+        return AddEach(CPython.PyList_New(0), sequence, CPython.PyList_Append);
+    }
+
+    /// <summary>Adds each item, converted, to <paramref name="container"/> with <paramref name="add"/> (which borrows it).</summary>
+    private static NewReference AddEach(NewReference container, IEnumerable items, delegate* unmanaged<BorrowedReference, BorrowedReference, int> add)
+    {
+        using var result = container.Move();
+        foreach (object? item in items)
         {
-            foreach (object? item in sequence)
-            {
-                nint element = ToPython(item);
-                try { PyObject.Check(CPython.PyList_Append(result, element)); }
-                finally { CPython.Py_DecRef(element); }
-            }
-            return result;
+            using var element = ToPython(item);
+            element.ThrowIfNull();
+            PyObject.Check(add(result.Borrow(), element.Borrow()));
         }
-        catch { CPython.Py_DecRef(result); throw; }
+        return result.Move();
     }
 }

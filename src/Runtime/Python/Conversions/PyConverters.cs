@@ -35,7 +35,7 @@ public static class PyConverters
     {
         ArgumentNullException.ThrowIfNull(toManaged);
         Borrowed<T>.ToManaged = toManaged;
-        Register<T>(o => toManaged(new BorrowedReference(o.Handle)), toPython);
+        Register<T>(o => toManaged(o.Reference), toPython);
     }
 
     /// <summary>A registered natural form: the type is found once its module is imported, then compared by address.</summary>
@@ -65,14 +65,14 @@ public static class PyConverters
     }
 
     /// <summary>The natural form registered for <paramref name="o"/>'s exact type, if any (objects no other rule converts). GIL held.</summary>
-    internal static unsafe bool TryToNatural(nint o, out object? value)
+    internal static bool TryToNatural(BorrowedReference o, out object? value)
     {
         value = null;
-        nint type = Interop.CPython.Py_TYPE(o);
+        var type = Interop.CPython.Py_TYPE(o);
         foreach (var natural in s_naturals)
         {
-            if ((natural.Type ?? Resolve(natural))?.DangerousGetAddress() != type) continue;
-            using var borrowed = new BorrowedReference(o).ToPyObject();
+            if ((natural.Type ?? Resolve(natural))?.DangerousBorrowUnchecked() != type) continue;
+            using var borrowed = o.ToPyObject();
             value = natural.ToManaged(borrowed);
             return true;
         }
@@ -82,11 +82,11 @@ public static class PyConverters
     /// <summary>The type, once its module is in sys.modules (before that, no object of it can exist).</summary>
     private static unsafe PyObject? Resolve(Natural natural)
     {
-        nint modules = Interop.CPython.PyImport_GetModuleDict(); // borrowed
-        nint module;
-        fixed (byte* name = Py.Utf8(natural.Module)) module = Interop.CPython.PyDict_GetItemString(modules, name); // borrowed
-        if (module == 0) return null;
-        using var moduleObject = new BorrowedReference(module).ToPyObject();
+        var modules = Interop.CPython.PyImport_GetModuleDict();
+        BorrowedReference module;
+        fixed (byte* name = Py.Utf8(natural.Module)) module = Interop.CPython.PyDict_GetItemString(modules, name);
+        if (module.IsNull) return null;
+        using var moduleObject = module.ToPyObject();
         var type = moduleObject.GetAttrOrNull(natural.Name);
         if (type is not null) GC.SuppressFinalize(type);
         return natural.Type = type;
@@ -98,25 +98,25 @@ public static class PyConverters
         public static volatile Func<BorrowedReference, T>? ToManaged;
     }
 
-    internal static bool TryToManaged(nint o, Type target, out object? value)
+    internal static bool TryToManaged(BorrowedReference o, Type target, out object? value)
     {
         value = null;
         if (!s_any || !s_converters.TryGetValue(target, out var converter) || converter.ToManaged is null) return false;
-        using var borrowed = new BorrowedReference(o).ToPyObject();
+        using var borrowed = o.ToPyObject();
         value = converter.ToManaged(borrowed);
         return true;
     }
 
-    internal static bool TryToPython(object value, out nint handle)
+    internal static bool TryToPython(object value, out NewReference reference)
     {
-        handle = 0;
+        reference = default;
         if (!s_any) return false;
         for (Type? type = value.GetType(); type is not null; type = type.BaseType)
         {
             if (s_converters.TryGetValue(type, out var converter) && converter.ToPython is not null)
             {
                 using var result = converter.ToPython(value);
-                handle = result.StealHandle();
+                reference = NewReference.FromPyObject(result);
                 return true;
             }
         }

@@ -11,7 +11,7 @@ namespace PyMpiBridge.Python;
 /// </summary>
 internal static unsafe class ExceptionMapping
 {
-    public static nint PythonTypeFor(Exception e) => e switch
+    public static BorrowedReference PythonTypeFor(Exception e) => e switch
     {
         ArgumentCountException or InvalidCastException => CPython.PyExc_TypeError,
         KeyNotFoundException => CPython.PyExc_KeyError,
@@ -32,21 +32,21 @@ internal static unsafe class ExceptionMapping
     public static void SetPythonError(Exception e)
     {
         if (e is PythonException python) { python.Restore(); return; }
-        nint type = PythonTypeFor(e);
+        var type = PythonTypeFor(e);
         string text = $"{e.GetType().FullName}: {e.Message}";
         try
         {
-            using var typeObject = new BorrowedReference(type).ToPyObject();
+            using var typeObject = type.ToPyObject();
             using var instance = typeObject.Call(text);
             instance.SetAttr("dotnet_type", e.GetType().FullName);
             instance.SetAttr("dotnet_message", e.Message);
             if (instance.HasAttr("add_note"))
                 using (instance.CallMethod("add_note", ".NET exception:\n" + e)) { }
-            CPython.PyErr_SetObject(type, instance.DangerousGetAddress());
+            CPython.PyErr_SetObject(type, instance.Reference);
         }
         catch (Exception)
         {
-            if (CPython.PyErr_Occurred() != 0) CPython.PyErr_Clear();
+            if (!CPython.PyErr_Occurred().IsNull) CPython.PyErr_Clear();
             fixed (byte* utf8 = Py.Utf8(text)) CPython.PyErr_SetString(type, utf8);
         }
     }

@@ -41,7 +41,7 @@ public sealed unsafe class PythonException : Exception
     /// <summary>Throws the pending Python error, if any. Caller holds the GIL.</summary>
     internal static void ThrowIfOccurred()
     {
-        if (CPython.PyErr_Occurred() != 0) throw FetchCurrent();
+        if (!CPython.PyErr_Occurred().IsNull) throw FetchCurrent();
     }
 
     /// <summary>
@@ -50,29 +50,34 @@ public sealed unsafe class PythonException : Exception
     /// </summary>
     internal static unsafe PythonException FetchCurrent()
     {
-        nint value = FetchNormalized();
-        if (value == 0)
+        var fetched = FetchNormalized();
+        if (fetched.IsNull)
             return new PythonException("SystemError", "a Python C-API call failed without setting an exception", "", null);
-        var exception = new PyObject(value);
-        nint type = CPython.Py_TYPE(value);
-        string typeName = QualifiedTypeName(type);
+        var exception = fetched.MoveToPyObject();
+        var value = exception.Reference;
+        string typeName = QualifiedTypeName(CPython.Py_TYPE(value));
         string message = SafeStr(value);
         string traceback = FormatTraceback(value);
         return new PythonException(typeName, message, traceback, exception);
     }
 
-    /// <summary>Fetches the pending exception as one normalized object with its traceback attached (new reference).</summary>
-    private static unsafe nint FetchNormalized()
+    /// <summary>Fetches the pending exception as one normalized object with its traceback attached (null when none is set).</summary>
+    private static unsafe NewReference FetchNormalized()
     {
         if (CPython.PyErr_GetRaisedException != null) return CPython.PyErr_GetRaisedException(); // 3.12+
-        nint type, value, tb;
-        CPython.PyErr_Fetch(&type, &value, &tb);
-        if (type == 0) return 0;
-        CPython.PyErr_NormalizeException(&type, &value, &tb);
-        if (tb != 0 && value != 0) CPython.PyException_SetTraceback(value, tb);
-        if (type != 0) CPython.Py_DecRef(type);
-        if (tb != 0) CPython.Py_DecRef(tb);
-        return value;
+        CPython.PyErr_Fetch(out var type, out var value, out var tb);
+        try
+        {
+            if (type.IsNull) return default;
+            CPython.PyErr_NormalizeException(ref type, ref value, ref tb);
+            if (!tb.IsNull && !value.IsNull) CPython.PyException_SetTraceback(value.Borrow(), tb.Borrow());
+            return value.Move(); // normalized: an exception type always comes with a value
+        }
+        finally
+        {
+            type.Dispose();
+            tb.Dispose();
+        }
     }
 
     /// <summary>Raises this exception (or its original Python exception) as the current Python error.</summary>
@@ -83,23 +88,20 @@ public sealed unsafe class PythonException : Exception
             fixed (byte* text = Encoding.UTF8.GetBytes(Message + "\0")) CPython.PyErr_SetString(CPython.PyExc_RuntimeError, text);
             return;
         }
-        nint value = Value.DangerousGetAddress();
+        var value = Value.Reference;
         if (CPython.PyErr_SetRaisedException != null)
         {
-            CPython.Py_IncRef(value);
-            CPython.PyErr_SetRaisedException(value);
+            CPython.PyErr_SetRaisedException(NewReference.FromBorrowed(value).Steal());
             return;
         }
-        nint type = CPython.Py_TYPE(value);
-        nint tb = CPython.PyException_GetTraceback(value); // new reference or 0
-        CPython.Py_IncRef(type);
-        CPython.Py_IncRef(value);
-        CPython.PyErr_Restore(type, value, tb); // steals all three
+        var type = NewReference.FromBorrowed(CPython.Py_TYPE(value));
+        var tb = CPython.PyException_GetTraceback(value); // null when it has none
+        CPython.PyErr_Restore(type.Steal(), NewReference.FromBorrowed(value).Steal(), tb.StealNullable());
     }
 
-    internal static string QualifiedTypeName(nint type)
+    internal static string QualifiedTypeName(BorrowedReference type)
     {
-        using var typeObject = new BorrowedReference(type).ToPyObject();
+        using var typeObject = type.ToPyObject();
         string name = TryGetString(typeObject, "__qualname__") ?? TryGetString(typeObject, "__name__") ?? "?";
         string? module = TryGetString(typeObject, "__module__");
         return module is null or "builtins" or "__main__" ? name : $"{module}.{name}";
@@ -111,22 +113,21 @@ public sealed unsafe class PythonException : Exception
         catch (PythonException) { return null; }
     }
 
-    private static string SafeStr(nint value)
+    private static string SafeStr(BorrowedReference value)
     {
-        nint str = CPython.PyObject_Str(value);
-        if (str == 0) { CPython.PyErr_Clear(); return "<exception str() failed>"; }
-        using var s = new PyObject(str);
-        return PyConvert.ToManagedString(str);
+        using var str = CPython.PyObject_Str(value);
+        if (str.IsNull) { CPython.PyErr_Clear(); return "<exception str() failed>"; }
+        return PyConvert.ToManagedString(str.Borrow());
     }
 
-    private static string FormatTraceback(nint value)
+    private static string FormatTraceback(BorrowedReference value)
     {
         try
         {
             using var traceback = Py.Import("traceback");
             using var format = traceback.GetAttr("format_exception");
-            using var exception = new BorrowedReference(value).ToPyObject();
-            using var type = new BorrowedReference(CPython.Py_TYPE(value)).ToPyObject();
+            using var exception = value.ToPyObject();
+            using var type = CPython.Py_TYPE(value).ToPyObject();
             using var tb = exception.GetAttr("__traceback__");
             using var lines = format.Call(type, exception, tb);
             var text = new StringBuilder();

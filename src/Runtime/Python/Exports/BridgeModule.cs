@@ -24,19 +24,20 @@ public static unsafe class BridgeModule
     private static readonly Lock Gate = new();
     private static Entry[] _entries = new Entry[16];
     private static int _count;
-    private static nint _module;
+    private static BorrowedReference _module; // owned by sys.modules for the process lifetime
 
     /// <summary>Creates the module under the GIL during engine start.</summary>
     internal static void Create()
     {
-        if (_module != 0) return;
+        if (!_module.IsNull) return;
         fixed (byte* name = Py.Utf8(Name))
         {
-            _module = CPython.PyModule_New(name);
-            if (_module == 0) throw PythonException.FetchCurrent();
-            PyObject.Check(CPython.PyDict_SetItemString(CPython.PyImport_GetModuleDict(), name, _module));
+            using var created = CPython.PyModule_New(name);
+            created.ThrowIfNull();
+            PyObject.Check(CPython.PyDict_SetItemString(CPython.PyImport_GetModuleDict(), name, created.Borrow()));
+            _module = created.Borrow(); // sys.modules holds it from now on
         }
-        using var module = new BorrowedReference(_module).ToPyObject();
+        using var module = _module.ToPyObject();
         module.SetAttr("__doc__", "Functions implemented in C# by the PyMpiBridge host.");
     }
 
@@ -46,7 +47,7 @@ public static unsafe class BridgeModule
         get
         {
             using var gil = Py.Gil();
-            return new BorrowedReference(_module).ToPyObject();
+            return _module.ToPyObject();
         }
     }
 
@@ -80,13 +81,13 @@ public static unsafe class BridgeModule
         // The method definition must outlive the function object: allocated once per registration, never freed.
         var def = (PyMethodDef*)NativeMemory.AllocZeroed((nuint)sizeof(PyMethodDef));
         def->ml_name = Marshal.StringToCoTaskMemUTF8(name);
-        def->ml_meth = (nint)(delegate* unmanaged<nint, nint*, nint, nint, nint>)&Trampoline;
+        def->ml_meth = (nint)(delegate* unmanaged<BorrowedReference, BorrowedReference*, nint, BorrowedReference, nint>)&Trampoline;
         def->ml_flags = PyConst.METH_FASTCALL | PyConst.METH_KEYWORDS;
         def->ml_doc = doc is null ? 0 : Marshal.StringToCoTaskMemUTF8(doc);
         using var self = PyObject.From(index);            // identifies the entry in the trampoline
         using var moduleName = PyObject.From(Name);
-        using var pyFunction = PyObject.Steal(CPython.PyCFunction_NewEx(def, self.DangerousGetAddress(), moduleName.DangerousGetAddress()));
-        using var module = new BorrowedReference(_module).ToPyObject();
+        using var pyFunction = CPython.PyCFunction_NewEx(def, self.Reference, moduleName.Reference).MoveToPyObject();
+        using var module = _module.ToPyObject();
         module.SetAttr(name, pyFunction);
     }
 
@@ -126,7 +127,7 @@ public static unsafe class BridgeModule
     internal static PyObject Attribute(string name)
     {
         using var gil = Py.Gil();
-        using var module = new BorrowedReference(_module).ToPyObject();
+        using var module = _module.ToPyObject();
         return module.GetAttr(name);
     }
 
@@ -162,8 +163,9 @@ public static unsafe class BridgeModule
         return text.ToString();
     }
 
+    /// <summary>The C entry of every export: arguments borrowed from the caller, returns a new reference (null with an error set).</summary>
     [UnmanagedCallersOnly]
-    private static nint Trampoline(nint self, nint* args, nint nargs, nint kwnames)
+    private static nint Trampoline(BorrowedReference self, BorrowedReference* args, nint nargs, BorrowedReference kwnames)
     {
         int savedDepth = GilState.Depth;
         GilState.Depth = savedDepth + 1; // Python holds the GIL for us during the call
@@ -172,16 +174,10 @@ public static unsafe class BridgeModule
             int overflow;
             int index = (int)CPython.PyLong_AsLongLongAndOverflow(self, &overflow);
             Entry entry = _entries[index];
-            if (entry.Raw is { } raw) return raw(new PyArguments(args, (int)nargs, kwnames, entry.Name)); // a new reference
+            if (entry.Raw is { } raw) return raw(new PyArguments(args, (int)nargs, kwnames, entry.Name)).DangerousMoveToPointer();
             PyObject? result = entry.Function!(new PyArguments(args, (int)nargs, kwnames, entry.Name));
-            if (result is null)
-            {
-                CPython.Py_IncRef(CPython.Py_None);
-                return CPython.Py_None;
-            }
-            nint handle = result.Handle; // the C# object stays valid (it may be cached): Python gets its own reference
-            CPython.Py_IncRef(handle);
-            return handle;
+            // The C# object stays valid (it may be cached): Python gets a reference of its own.
+            return NewReference.FromBorrowed(result is null ? CPython.Py_None : result.Reference).DangerousMoveToPointer();
         }
         catch (Exception e)
         {

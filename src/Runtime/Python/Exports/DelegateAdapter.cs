@@ -1,5 +1,6 @@
 using System.Linq.Expressions;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using PyMpiBridge.Python.Interop;
 
 namespace PyMpiBridge.Python;
@@ -12,19 +13,19 @@ namespace PyMpiBridge.Python;
 /// </summary>
 internal static unsafe class DelegateAdapter
 {
-    /// <summary>The compiled body: reads the bound arguments (borrowed, 0 for "use the default") from <c>argv</c>, returns a new reference.</summary>
+    /// <summary>
+    /// The compiled body: reads the bound arguments (borrowed, null for "use the default") from <c>argv</c>, a
+    /// <c>BorrowedReference*</c>, and returns a new reference as a raw pointer (expression trees cannot carry
+    /// <see cref="NewReference"/>, a ref struct); <see cref="CompiledExport.Invoke"/> wraps it at once.
+    /// </summary>
     internal delegate nint CompiledBody(nint argv);
 
     private static readonly MethodInfo ReadSlot = typeof(DelegateAdapter).GetMethod(nameof(Slot), BindingFlags.NonPublic | BindingFlags.Static)!;
     private static readonly MethodInfo NoneMethod = typeof(DelegateAdapter).GetMethod(nameof(None), BindingFlags.NonPublic | BindingFlags.Static)!;
 
-    private static nint Slot(nint argv, int index) => ((nint*)argv)[index];
+    private static BorrowedReference Slot(nint argv, int index) => ((BorrowedReference*)argv)[index];
 
-    private static nint None()
-    {
-        CPython.Py_IncRef(CPython.Py_None);
-        return CPython.Py_None;
-    }
+    private static nint None() => NewReference.FromBorrowed(CPython.Py_None).DangerousMoveToPointer();
 
     /// <summary>
     /// Compiles an export of <paramref name="method"/>: static when <paramref name="function"/> is null, otherwise called
@@ -83,9 +84,11 @@ internal static unsafe class DelegateAdapter
         return typeof(DelegateAdapter).GetMethod(helper, BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(type.GetElementType()!);
     }
 
-    private static nint NumpyVector<T>(T[] array) where T : unmanaged => array is null ? None() : PyArray.From(array).StealHandle();
+    private static nint NumpyVector<T>(T[] array) where T : unmanaged =>
+        array is null ? None() : NewReference.FromPyObject(PyArray.From(array)).DangerousMoveToPointer();
 
-    private static nint NumpyMatrix<T>(T[,] array) where T : unmanaged => array is null ? None() : PyArray.From(array).StealHandle();
+    private static nint NumpyMatrix<T>(T[,] array) where T : unmanaged =>
+        array is null ? None() : NewReference.FromPyObject(PyArray.From(array)).DangerousMoveToPointer();
 
     /// <summary>
     /// The static methods that convert an argument of <paramref name="type"/> and give it back after the call: direct
@@ -116,22 +119,22 @@ internal static unsafe class DelegateAdapter
         private readonly bool[] _optional = parameters.Select(p => p.IsOptional).ToArray();
         private readonly int _required = parameters.Count(p => !p.IsOptional);
 
-        public nint Invoke(PyArguments args)
+        public NewReference Invoke(PyArguments args)
         {
             int n = _names.Length, count = args.Count;
             if (count > n)
                 throw new ArgumentCountException($"{name}() takes at most {n} argument(s) ({count} given).");
-            nint* argv = stackalloc nint[n == 0 ? 1 : n];
-            for (int i = 0; i < count; i++) argv[i] = args.RawAt(i);
-            for (int i = count; i < n; i++) argv[i] = 0;
+            var argv = stackalloc BorrowedReference[n == 0 ? 1 : n];
+            for (int i = 0; i < count; i++) argv[i] = args.At(i);
+            for (int i = count; i < n; i++) argv[i] = BorrowedReference.Null;
             if (args.HasKeywords) BindKeywords(args, argv, count);
             for (int i = count; i < n; i++)
-                if (argv[i] == 0 && !_optional[i])
+                if (argv[i].IsNull && !_optional[i])
                     throw new ArgumentCountException($"{name}() missing required argument '{_names[i]}' (takes {_required} to {n}).");
-            return body((nint)argv);
+            return new NewReference(body((nint)argv));
         }
 
-        private void BindKeywords(PyArguments args, nint* argv, int count)
+        private void BindKeywords(PyArguments args, BorrowedReference* argv, int count)
         {
             foreach (string keyword in args.KeywordNames())
             {
@@ -139,7 +142,7 @@ internal static unsafe class DelegateAdapter
                 if (at < 0) throw new ArgumentCountException($"{name}() got an unexpected keyword argument '{keyword}'.");
                 if (at < count) throw new ArgumentCountException($"{name}() got multiple values for argument '{keyword}'.");
                 args.TryGetKeyword(keyword, out var value);
-                argv[at] = value.Address;
+                argv[at] = value;
             }
         }
     }
@@ -148,15 +151,16 @@ internal static unsafe class DelegateAdapter
 /// <summary>The hot argument conversions, called straight from compiled exports (no delegate in between).</summary>
 internal static unsafe class FastArguments
 {
-    public static double Double(nint o, ParameterBinding<double> binding)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // into the compiled export: a float argument costs two loads and a compare
+    public static double Double(BorrowedReference o, ParameterBinding<double> binding)
     {
-        if (o != 0 && CPython.Py_TYPE(o) == CPython.PyFloat_Type) return *(double*)(o + 16); // PyFloat_AS_DOUBLE
+        if (!o.IsNull && CPython.Py_TYPE(o) == CPython.PyFloat_Type) return *(double*)(o.Address + 16); // PyFloat_AS_DOUBLE
         return ArgumentConverter<double>.Convert(o, binding);
     }
 
-    public static PyBuffer<T> Buffer<T>(nint o, ParameterBinding<PyBuffer<T>> binding) where T : unmanaged
+    public static PyBuffer<T> Buffer<T>(BorrowedReference o, ParameterBinding<PyBuffer<T>> binding) where T : unmanaged
     {
-        if (o == 0) return binding.Default;
+        if (o.IsNull) return binding.Default;
         try
         {
             return PyBuffer<T>.RentArgument(o);
@@ -170,12 +174,12 @@ internal static unsafe class FastArguments
     public static void ReturnBuffer<T>(PyBuffer<T>? buffer) where T : unmanaged => buffer?.ReturnArgument();
 
     /// <summary>A reference type with a borrowed converter (<see cref="PyConverters.RegisterBorrowed{T}"/>), else the general way.</summary>
-    public static T Registered<T>(nint o, ParameterBinding<T> binding) where T : class
+    public static T Registered<T>(BorrowedReference o, ParameterBinding<T> binding) where T : class
     {
-        if (o == 0 || PyConverters.Borrowed<T>.ToManaged is not { } convert) return ArgumentConverter<T>.Convert(o, binding);
+        if (o.IsNull || PyConverters.Borrowed<T>.ToManaged is not { } convert) return ArgumentConverter<T>.Convert(o, binding);
         try
         {
-            return convert(new BorrowedReference(o));
+            return convert(o);
         }
         catch (InvalidCastException e)
         {
@@ -201,15 +205,15 @@ internal sealed class ParameterBinding<T>(string function, string name, int inde
 /// </summary>
 internal static unsafe class ArgumentConverter<T>
 {
-    private static readonly Func<nint, T> s_convert = Choose();
+    private static readonly Func<BorrowedReference, T> s_convert = Choose();
     private static readonly Action<T>? s_release = ChooseRelease();
 
     /// <summary>Whether a converted argument must be given back after the call (PyObject, PyBuffer, object).</summary>
     public static bool NeedsRelease => s_release is not null;
 
-    public static T Convert(nint o, ParameterBinding<T> binding)
+    public static T Convert(BorrowedReference o, ParameterBinding<T> binding)
     {
-        if (o == 0) return binding.Default;
+        if (o.IsNull) return binding.Default;
         try
         {
             return s_convert(o);
@@ -225,23 +229,23 @@ internal static unsafe class ArgumentConverter<T>
         if (value is not null) s_release!(value);
     }
 
-    private static Func<nint, T> Choose()
+    private static Func<BorrowedReference, T> Choose()
     {
         Type t = typeof(T);
-        if (t == typeof(double)) return (Func<nint, T>)(object)new Func<nint, double>(PyConvert.ToDoubleFast);
-        if (t == typeof(float)) return (Func<nint, T>)(object)new Func<nint, float>(o => (float)PyConvert.ToDoubleFast(o));
-        if (t == typeof(long)) return (Func<nint, T>)(object)new Func<nint, long>(PyConvert.ToInt64Fast);
-        if (t == typeof(int)) return (Func<nint, T>)(object)new Func<nint, int>(PyConvert.ToInt32Fast);
+        if (t == typeof(double)) return (Func<BorrowedReference, T>)(object)new Func<BorrowedReference, double>(PyConvert.ToDoubleFast);
+        if (t == typeof(float)) return (Func<BorrowedReference, T>)(object)new Func<BorrowedReference, float>(o => (float)PyConvert.ToDoubleFast(o));
+        if (t == typeof(long)) return (Func<BorrowedReference, T>)(object)new Func<BorrowedReference, long>(PyConvert.ToInt64Fast);
+        if (t == typeof(int)) return (Func<BorrowedReference, T>)(object)new Func<BorrowedReference, int>(PyConvert.ToInt32Fast);
         if (t == typeof(bool))
-            return (Func<nint, T>)(object)new Func<nint, bool>(o =>
+            return (Func<BorrowedReference, T>)(object)new Func<BorrowedReference, bool>(o =>
                 o == CPython.Py_True || (o != CPython.Py_False && (bool)PyConvert.ToManaged(o, typeof(bool))!));
-        if (t == typeof(PyObject)) return (Func<nint, T>)(object)new Func<nint, PyObject>(o => new BorrowedReference(o).ToPyObject());
+        if (t == typeof(PyObject)) return (Func<BorrowedReference, T>)(object)new Func<BorrowedReference, PyObject>(o => o.ToPyObject());
         if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(PyBuffer<>))
             return typeof(ArgumentConverter<T>).GetMethod(nameof(RentBuffer), BindingFlags.NonPublic | BindingFlags.Static)!
-                .MakeGenericMethod(t.GetGenericArguments()[0]).CreateDelegate<Func<nint, T>>();
+                .MakeGenericMethod(t.GetGenericArguments()[0]).CreateDelegate<Func<BorrowedReference, T>>();
         if (!t.IsValueType && t != typeof(object) && t != typeof(string))
             return o => PyConverters.Borrowed<T>.ToManaged is { } registered
-                ? registered(new BorrowedReference(o))
+                ? registered(o)
                 : (T)PyConvert.ToManaged(o, typeof(T))!;
         return o => (T)PyConvert.ToManaged(o, typeof(T))!;
     }
@@ -257,27 +261,25 @@ internal static unsafe class ArgumentConverter<T>
         return null;
     }
 
-    private static PyBuffer<TElement> RentBuffer<TElement>(nint o) where TElement : unmanaged => PyBuffer<TElement>.RentArgument(o);
+    private static PyBuffer<TElement> RentBuffer<TElement>(BorrowedReference o) where TElement : unmanaged => PyBuffer<TElement>.RentArgument(o);
     private static void ReturnBuffer<TElement>(PyBuffer<TElement> buffer) where TElement : unmanaged => buffer.ReturnArgument();
 }
 
-/// <summary><typeparamref name="T"/> → a new Python reference, for an exported function's result; numbers without boxing.</summary>
+/// <summary>
+/// <typeparamref name="T"/> → a new Python reference, for an exported function's result; numbers without boxing. Returned
+/// as a raw pointer for the compiled body (see <see cref="DelegateAdapter.CompiledBody"/>); never null (errors throw).
+/// </summary>
 internal static unsafe class ResultConverter<T>
 {
     public static nint ToPython(T value)
     {
-        nint result;
-        if (typeof(T) == typeof(double)) result = CPython.PyFloat_FromDouble((double)(object)value!);
-        else if (typeof(T) == typeof(float)) result = CPython.PyFloat_FromDouble((float)(object)value!);
-        else if (typeof(T) == typeof(long)) result = CPython.PyLong_FromLongLong((long)(object)value!);
-        else if (typeof(T) == typeof(int)) result = CPython.PyLong_FromLongLong((int)(object)value!);
-        else if (typeof(T) == typeof(bool))
-        {
-            result = (bool)(object)value! ? CPython.Py_True : CPython.Py_False;
-            CPython.Py_IncRef(result);
-        }
+        if (typeof(T) == typeof(double)) return CPython.PyFloat_FromDouble((double)(object)value!).DangerousMoveToPointer();
+        if (typeof(T) == typeof(float)) return CPython.PyFloat_FromDouble((float)(object)value!).DangerousMoveToPointer();
+        if (typeof(T) == typeof(long)) return CPython.PyLong_FromLongLong((long)(object)value!).DangerousMoveToPointer();
+        if (typeof(T) == typeof(int)) return CPython.PyLong_FromLongLong((int)(object)value!).DangerousMoveToPointer();
+        if (typeof(T) == typeof(bool))
+            return NewReference.FromBorrowed((bool)(object)value! ? CPython.Py_True : CPython.Py_False).DangerousMoveToPointer();
         // A PyObject the method returns stays the method's (it may be cached, or be an argument): Python gets a new reference.
-        else return PyConvert.ToPython(value);
-        return result != 0 ? result : throw PythonException.FetchCurrent();
+        return PyConvert.ToPython(value).DangerousMoveToPointer();
     }
 }

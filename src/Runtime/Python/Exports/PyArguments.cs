@@ -8,12 +8,12 @@ namespace PyMpiBridge.Python;
 /// </summary>
 public readonly unsafe ref struct PyArguments
 {
-    private readonly nint* _args;
+    private readonly BorrowedReference* _args;
     private readonly int _count;
-    private readonly nint _kwnames;
+    private readonly BorrowedReference _kwnames;
     private readonly string _function;
 
-    internal PyArguments(nint* args, int count, nint kwnames, string function)
+    internal PyArguments(BorrowedReference* args, int count, BorrowedReference kwnames, string function)
     {
         _args = args;
         _count = count;
@@ -25,13 +25,13 @@ public readonly unsafe ref struct PyArguments
     public int Count => _count;
 
     /// <summary>Positional argument <paramref name="index"/> (0 ≤ index &lt; Count, checked by the caller), borrowed.</summary>
-    internal nint RawAt(int index) => _args[index];
+    internal BorrowedReference At(int index) => _args[index];
 
     /// <summary>Whether any keyword argument was given.</summary>
-    internal bool HasKeywords => _kwnames != 0 && CPython.PyTuple_Size(_kwnames) != 0;
+    internal bool HasKeywords => !_kwnames.IsNull && CPython.PyTuple_Size(_kwnames) != 0;
 
     /// <summary>Number of keyword arguments.</summary>
-    public int KeywordCount => _kwnames == 0 ? 0 : (int)CPython.PyTuple_Size(_kwnames);
+    public int KeywordCount => _kwnames.IsNull ? 0 : (int)CPython.PyTuple_Size(_kwnames);
 
     /// <summary>Positional argument <paramref name="index"/>, borrowed.</summary>
     public BorrowedReference this[int index]
@@ -40,14 +40,14 @@ public readonly unsafe ref struct PyArguments
         {
             if ((uint)index >= (uint)_count)
                 throw new ArgumentCountException($"{_function}() needs at least {index + 1} positional argument(s), got {_count}.");
-            return new BorrowedReference(_args[index]);
+            return _args[index];
         }
     }
 
     /// <summary>Positional argument <paramref name="index"/> converted like <see cref="PyObject.As{T}"/>.</summary>
     public T Get<T>(int index)
     {
-        nint o = this[index].Address;
+        var o = this[index];
         try
         {
             if (typeof(T) == typeof(long)) { long v = PyConvert.ToInt64Fast(o); return System.Runtime.CompilerServices.Unsafe.As<long, T>(ref v); }
@@ -78,7 +78,7 @@ public readonly unsafe ref struct PyArguments
         {
             if (PyConvert.ToManagedString(CPython.PyTuple_GetItem(_kwnames, k)) == name)
             {
-                value = new BorrowedReference(_args[_count + k]);
+                value = _args[_count + k];
                 return true;
             }
         }
@@ -96,5 +96,5 @@ public readonly unsafe ref struct PyArguments
 
     /// <summary>Keyword argument converted like <see cref="PyObject.As{T}"/>, or <paramref name="defaultValue"/> when absent.</summary>
     public T GetKeyword<T>(string name, T defaultValue)
-        => TryGetKeyword(name, out var value) ? (T)PyConvert.ToManaged(value.Address, typeof(T))! : defaultValue;
+        => TryGetKeyword(name, out var value) ? (T)PyConvert.ToManaged(value, typeof(T))! : defaultValue;
 }

@@ -6,5 +6,5 @@ namespace PyMpiBridge.Python;
 /// </summary>
 public delegate PyObject? PyFunction(PyArguments args);
 
-/// <summary>A compiled export's entry point: returns a new reference for Python to take (never 0; exceptions propagate).</summary>
-internal delegate nint RawPyFunction(PyArguments args);
+/// <summary>A compiled export's entry point: returns a new reference for Python to take (never null; exceptions propagate).</summary>
+internal delegate NewReference RawPyFunction(PyArguments args);

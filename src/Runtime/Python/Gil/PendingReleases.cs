@@ -21,6 +21,7 @@ internal static unsafe class PendingReleases
     /// <summary>Number waiting (diagnostics and tests).</summary>
     public static int Count => Volatile.Read(ref _count);
 
+    /// <summary>Queues an owned reference kept as a raw pointer (a finalized <see cref="PyObject"/>'s, a view's array).</summary>
     public static void EnqueueDecRef(nint obj)
     {
         if (PythonEngine.IsShutDown) return; // the interpreter is gone: nothing to release, nothing to crash
@@ -48,7 +49,7 @@ internal static unsafe class PendingReleases
         while (References.TryDequeue(out nint obj))
         {
             Interlocked.Decrement(ref _count);
-            CPython.Py_DecRef(obj);
+            CPython.Py_DecRef(StolenReference.DangerousFromPointer(obj));
         }
     }
 }

@@ -3,17 +3,21 @@ using PyMpiBridge.Python.Interop;
 namespace PyMpiBridge.Python;
 
 /// <summary>
-/// A reference to a Python object that someone else owns (a C-API "borrowed reference"): valid only while
-/// the owner keeps the object alive, never decref'd. Use <see cref="ToPyObject"/> to take your own reference.
+/// A reference to a Python object that someone else owns (a C-API "borrowed reference"): valid only while the owner
+/// keeps the object alive, never released. Use <see cref="ToPyObject"/> to take a reference of your own. A plain
+/// struct, not a ref struct, so compiled export code (expression trees) and converters (<c>Func</c>) can pass it.
 /// </summary>
-public readonly unsafe struct BorrowedReference
+public readonly unsafe struct BorrowedReference : IEquatable<BorrowedReference>
 {
     internal readonly nint Address;
 
     internal BorrowedReference(nint address) => Address = address;
 
-    /// <summary>The address of the object's type (<c>Py_TYPE</c>), for identity checks against known types.</summary>
-    internal nint TypeAddress => CPython.Py_TYPE(Address);
+    /// <summary>No object (the C null pointer), for arguments that accept one.</summary>
+    internal static BorrowedReference Null => default;
+
+    /// <summary>The object's type (<c>Py_TYPE</c>), borrowed.</summary>
+    internal BorrowedReference Type => CPython.Py_TYPE(this);
 
     /// <summary>
     /// A pointer-sized field of an extension object at <paramref name="offset"/> bytes (e.g. mpi4py's <c>ob_mpi</c>).
@@ -42,7 +46,21 @@ public readonly unsafe struct BorrowedReference
     {
         GilState.ThrowIfNotHeld();
         if (Address == 0) throw new InvalidOperationException("Cannot take a reference to a null object.");
-        CPython.Py_IncRef(Address);
-        return new PyObject(Address);
+        return NewReference.FromBorrowed(this).MoveToPyObject();
     }
+
+    /// <summary>Identity: the same Python object (<c>a is b</c>).</summary>
+    public static bool operator ==(BorrowedReference a, BorrowedReference b) => a.Address == b.Address;
+
+    /// <summary>Not the same Python object.</summary>
+    public static bool operator !=(BorrowedReference a, BorrowedReference b) => a.Address != b.Address;
+
+    /// <inheritdoc/>
+    public bool Equals(BorrowedReference other) => Address == other.Address;
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => obj is BorrowedReference other && Equals(other);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => Address.GetHashCode();
 }

@@ -9,15 +9,15 @@ public static unsafe partial class Py
     public static unsafe PyObject Import(string name)
     {
         GilState.ThrowIfNotHeld();
-        fixed (byte* utf8 = Utf8(name)) return PyObject.Steal(CPython.PyImport_ImportModule(utf8));
+        fixed (byte* utf8 = Utf8(name)) return CPython.PyImport_ImportModule(utf8).MoveToPyObject();
     }
 
     /// <summary>A fresh globals dictionary with <c>__builtins__</c> and <c>__name__ = "__main__"</c>-like defaults.</summary>
     public static unsafe PyObject NewGlobals(string moduleName = "__pympi__")
     {
         GilState.ThrowIfNotHeld();
-        var globals = PyObject.Steal(CPython.PyDict_New());
-        fixed (byte* key = "__builtins__\0"u8) PyObject.Check(CPython.PyDict_SetItemString(globals.DangerousGetAddress(), key, CPython.PyEval_GetBuiltins()));
+        var globals = CPython.PyDict_New().MoveToPyObject();
+        fixed (byte* key = "__builtins__\0"u8) PyObject.Check(CPython.PyDict_SetItemString(globals.Reference, key, CPython.PyEval_GetBuiltins()));
         globals.SetItem("__name__", moduleName);
         return globals;
     }
@@ -41,10 +41,10 @@ public static unsafe partial class Py
         PyObject? fresh = globals is null ? NewGlobals() : null;
         try
         {
-            nint g = (globals ?? fresh)!.Handle;
-            nint l = locals?.Handle ?? g;
+            var g = (globals ?? fresh)!.Reference;
+            var l = locals?.Reference ?? g;
             fixed (byte* source = Utf8(Dedent(code)))
-                return PyObject.Steal(CPython.PyRun_StringFlags(source, start, g, l, 0));
+                return CPython.PyRun_StringFlags(source, start, g, l, 0).MoveToPyObject();
         }
         finally { fresh?.Dispose(); }
     }
@@ -55,7 +55,7 @@ public static unsafe partial class Py
         get
         {
             GilState.ThrowIfNotHeld();
-            return new BorrowedReference(CPython.Py_None).ToPyObject();
+            return CPython.Py_None.ToPyObject();
         }
     }
 

@@ -16,37 +16,35 @@ public unsafe partial class PyObject
     public static PyObject From(object? value)
     {
         GilState.ThrowIfNotHeld();
-        return new PyObject(PyConvert.ToPython(value));
+        return PyConvert.ToPython(value).MoveToPyObject();
     }
 
     /// <summary>Python int from a long (no boxing).</summary>
     public static PyObject From(long value)
     {
         GilState.ThrowIfNotHeld();
-        return Steal(CPython.PyLong_FromLongLong(value));
+        return CPython.PyLong_FromLongLong(value).MoveToPyObject();
     }
 
     /// <summary>Python float from a double (no boxing).</summary>
     public static PyObject From(double value)
     {
         GilState.ThrowIfNotHeld();
-        return Steal(CPython.PyFloat_FromDouble(value));
+        return CPython.PyFloat_FromDouble(value).MoveToPyObject();
     }
 
     /// <summary>Python str from a string (None for null).</summary>
     public static PyObject From(string? value)
     {
         GilState.ThrowIfNotHeld();
-        return new PyObject(value is null ? PyConvert.ToPython(null) : PyConvert.FromString(value));
+        return (value is null ? PyConvert.ToPython(null) : PyConvert.FromString(value)).MoveToPyObject();
     }
 
     /// <summary>Python bool.</summary>
     public static PyObject From(bool value)
     {
         GilState.ThrowIfNotHeld();
-        nint o = value ? CPython.Py_True : CPython.Py_False;
-        CPython.Py_IncRef(o);
-        return new PyObject(o);
+        return NewReference.FromBorrowed(value ? CPython.Py_True : CPython.Py_False).MoveToPyObject();
     }
 
     /// <summary>
@@ -57,7 +55,7 @@ public unsafe partial class PyObject
     /// <exception cref="InvalidCastException">Names the Python type and <typeparamref name="T"/>.</exception>
     public T As<T>()
     {
-        nint o = Handle;
+        var o = Reference;
         if (typeof(T) == typeof(long)) { long v = PyConvert.ToInt64Fast(o); return Unsafe.As<long, T>(ref v); }
         if (typeof(T) == typeof(int)) { int v = PyConvert.ToInt32Fast(o); return Unsafe.As<int, T>(ref v); }
         if (typeof(T) == typeof(double)) { double v = PyConvert.ToDoubleFast(o); return Unsafe.As<double, T>(ref v); }
@@ -80,7 +78,7 @@ public unsafe partial class PyObject
     }
 
     /// <summary>The natural .NET value (see <see cref="As{T}"/> with object).</summary>
-    public object? ToManaged() => PyConvert.ToNatural(Handle);
+    public object? ToManaged() => PyConvert.ToNatural(Reference);
 
     /// <summary>Zero-copy view of this object's buffer (numpy array, bytes, …) as <typeparamref name="T"/> elements.</summary>
     public PyBuffer<T> GetBuffer<T>(bool writable = false) where T : unmanaged => PyBuffer<T>.Get(this, writable);
@@ -89,38 +87,38 @@ public unsafe partial class PyObject
 internal static unsafe partial class PyConvert
 {
     // Fast paths for the commonest conversions: exact int/float need one C call and no boxing.
-    public static long ToInt64Fast(nint o)
+    public static long ToInt64Fast(BorrowedReference o)
     {
         if (CPython.Py_TYPE(o) == CPython.PyLong_Type)
         {
             int overflow;
             long v = CPython.PyLong_AsLongLongAndOverflow(o, &overflow);
-            if (overflow == 0 && !(v == -1 && CPython.PyErr_Occurred() != 0)) return v;
-            if (CPython.PyErr_Occurred() != 0) CPython.PyErr_Clear();
+            if (overflow == 0 && !(v == -1 && !CPython.PyErr_Occurred().IsNull)) return v;
+            if (!CPython.PyErr_Occurred().IsNull) CPython.PyErr_Clear();
         }
         return (long)ToManaged(o, typeof(long))!;
     }
 
-    public static int ToInt32Fast(nint o)
+    public static int ToInt32Fast(BorrowedReference o)
     {
         if (CPython.Py_TYPE(o) == CPython.PyLong_Type)
         {
             int overflow;
             long v = CPython.PyLong_AsLongLongAndOverflow(o, &overflow);
-            if (overflow == 0 && v >= int.MinValue && v <= int.MaxValue && !(v == -1 && CPython.PyErr_Occurred() != 0)) return (int)v;
-            if (CPython.PyErr_Occurred() != 0) CPython.PyErr_Clear();
+            if (overflow == 0 && v >= int.MinValue && v <= int.MaxValue && !(v == -1 && !CPython.PyErr_Occurred().IsNull)) return (int)v;
+            if (!CPython.PyErr_Occurred().IsNull) CPython.PyErr_Clear();
         }
         return (int)ToManaged(o, typeof(int))!;
     }
 
-    public static double ToDoubleFast(nint o)
+    public static double ToDoubleFast(BorrowedReference o)
     {
-        nint type = CPython.Py_TYPE(o);
-        if (type == CPython.PyFloat_Type) return *(double*)(o + 16); // PyFloat_AS_DOUBLE: ob_fval follows the header
+        var type = CPython.Py_TYPE(o);
+        if (type == CPython.PyFloat_Type) return *(double*)(o.Address + 16); // PyFloat_AS_DOUBLE: ob_fval follows the header
         if (type == CPython.PyLong_Type)
         {
             double v = CPython.PyFloat_AsDouble(o);
-            if (!(v == -1.0 && CPython.PyErr_Occurred() != 0)) return v;
+            if (!(v == -1.0 && !CPython.PyErr_Occurred().IsNull)) return v;
             CPython.PyErr_Clear();
         }
         return (double)ToManaged(o, typeof(double))!;

@@ -49,10 +49,10 @@ public unsafe partial class PyObject : DynamicObject
     {
         int named = info.ArgumentNames.Count;
         int positional = args.Length - named;
-        if (named == 0) return CallConverted(callable.Handle, args, default);
+        if (named == 0) return CallConverted(callable.Reference, args, default);
         var keywords = new List<KeyValuePair<string, object?>>(named);
         for (int i = 0; i < named; i++) keywords.Add(new(info.ArgumentNames[i], args[positional + i]));
-        return CallConverted(callable.Handle, args.AsSpan(0, positional), keywords);
+        return CallConverted(callable.Reference, args.AsSpan(0, positional), keywords);
     }
 
     /// <inheritdoc/>
@@ -90,52 +90,49 @@ public unsafe partial class PyObject : DynamicObject
     /// <inheritdoc/>
     public override bool TryConvert(ConvertBinder binder, out object? result)
     {
-        result = binder.Type == typeof(PyObject) ? CloneRef() : PyConvert.ToManaged(Handle, binder.Type);
+        result = binder.Type == typeof(PyObject) ? CloneRef() : PyConvert.ToManaged(Reference, binder.Type);
         return true;
     }
 
     /// <inheritdoc/>
     public override unsafe bool TryBinaryOperation(BinaryOperationBinder binder, object? arg, out object? result)
     {
-        nint self = Handle;
-        nint other = PyConvert.ToPython(arg);
-        try
+        var self = Reference;
+        using var converted = PyConvert.ToPython(arg);
+        var other = converted.Borrow();
+        using var r = binder.Operation switch
         {
-            nint r = binder.Operation switch
-            {
-                ExpressionType.Add or ExpressionType.AddAssign => CPython.PyNumber_Add(self, other),
-                ExpressionType.Subtract or ExpressionType.SubtractAssign => CPython.PyNumber_Subtract(self, other),
-                ExpressionType.Multiply or ExpressionType.MultiplyAssign => CPython.PyNumber_Multiply(self, other),
-                ExpressionType.Divide or ExpressionType.DivideAssign => CPython.PyNumber_TrueDivide(self, other),
-                ExpressionType.Modulo or ExpressionType.ModuloAssign => CPython.PyNumber_Remainder(self, other),
-                ExpressionType.And or ExpressionType.AndAssign => CPython.PyNumber_And(self, other),
-                ExpressionType.Or or ExpressionType.OrAssign => CPython.PyNumber_Or(self, other),
-                ExpressionType.ExclusiveOr or ExpressionType.ExclusiveOrAssign => CPython.PyNumber_Xor(self, other),
-                ExpressionType.LeftShift or ExpressionType.LeftShiftAssign => CPython.PyNumber_Lshift(self, other),
-                ExpressionType.RightShift or ExpressionType.RightShiftAssign => CPython.PyNumber_Rshift(self, other),
-                ExpressionType.Equal => CPython.PyObject_RichCompare(self, other, PyConst.Py_EQ),
-                ExpressionType.NotEqual => CPython.PyObject_RichCompare(self, other, PyConst.Py_NE),
-                ExpressionType.LessThan => CPython.PyObject_RichCompare(self, other, PyConst.Py_LT),
-                ExpressionType.LessThanOrEqual => CPython.PyObject_RichCompare(self, other, PyConst.Py_LE),
-                ExpressionType.GreaterThan => CPython.PyObject_RichCompare(self, other, PyConst.Py_GT),
-                ExpressionType.GreaterThanOrEqual => CPython.PyObject_RichCompare(self, other, PyConst.Py_GE),
-                _ => throw new NotSupportedException($"Operator {binder.Operation} has no Python counterpart."),
-            };
-            result = Steal(r);
-            return true;
-        }
-        finally { CPython.Py_DecRef(other); }
+            ExpressionType.Add or ExpressionType.AddAssign => CPython.PyNumber_Add(self, other),
+            ExpressionType.Subtract or ExpressionType.SubtractAssign => CPython.PyNumber_Subtract(self, other),
+            ExpressionType.Multiply or ExpressionType.MultiplyAssign => CPython.PyNumber_Multiply(self, other),
+            ExpressionType.Divide or ExpressionType.DivideAssign => CPython.PyNumber_TrueDivide(self, other),
+            ExpressionType.Modulo or ExpressionType.ModuloAssign => CPython.PyNumber_Remainder(self, other),
+            ExpressionType.And or ExpressionType.AndAssign => CPython.PyNumber_And(self, other),
+            ExpressionType.Or or ExpressionType.OrAssign => CPython.PyNumber_Or(self, other),
+            ExpressionType.ExclusiveOr or ExpressionType.ExclusiveOrAssign => CPython.PyNumber_Xor(self, other),
+            ExpressionType.LeftShift or ExpressionType.LeftShiftAssign => CPython.PyNumber_Lshift(self, other),
+            ExpressionType.RightShift or ExpressionType.RightShiftAssign => CPython.PyNumber_Rshift(self, other),
+            ExpressionType.Equal => CPython.PyObject_RichCompare(self, other, PyConst.Py_EQ),
+            ExpressionType.NotEqual => CPython.PyObject_RichCompare(self, other, PyConst.Py_NE),
+            ExpressionType.LessThan => CPython.PyObject_RichCompare(self, other, PyConst.Py_LT),
+            ExpressionType.LessThanOrEqual => CPython.PyObject_RichCompare(self, other, PyConst.Py_LE),
+            ExpressionType.GreaterThan => CPython.PyObject_RichCompare(self, other, PyConst.Py_GT),
+            ExpressionType.GreaterThanOrEqual => CPython.PyObject_RichCompare(self, other, PyConst.Py_GE),
+            _ => throw new NotSupportedException($"Operator {binder.Operation} has no Python counterpart."),
+        };
+        result = r.MoveToPyObject();
+        return true;
     }
 
     /// <inheritdoc/>
     public override bool TryUnaryOperation(UnaryOperationBinder binder, out object? result)
     {
-        nint self = Handle;
+        var self = Reference;
         switch (binder.Operation)
         {
-            case ExpressionType.Negate: result = Steal(CPython.PyNumber_Negative(self)); return true;
-            case ExpressionType.UnaryPlus: result = Steal(CPython.PyNumber_Positive(self)); return true;
-            case ExpressionType.OnesComplement: result = Steal(CPython.PyNumber_Invert(self)); return true;
+            case ExpressionType.Negate: result = CPython.PyNumber_Negative(self).MoveToPyObject(); return true;
+            case ExpressionType.UnaryPlus: result = CPython.PyNumber_Positive(self).MoveToPyObject(); return true;
+            case ExpressionType.OnesComplement: result = CPython.PyNumber_Invert(self).MoveToPyObject(); return true;
             case ExpressionType.Not: result = !IsTrue(); return true;
             case ExpressionType.IsTrue: result = IsTrue(); return true;
             case ExpressionType.IsFalse: result = !IsTrue(); return true;
@@ -146,7 +143,7 @@ public unsafe partial class PyObject : DynamicObject
     /// <inheritdoc/>
     public override IEnumerable<string> GetDynamicMemberNames()
     {
-        using var names = Steal(CPython.PyObject_Dir(Handle));
+        using var names = CPython.PyObject_Dir(Reference).MoveToPyObject();
         return names.As<List<string>>();
     }
 }

@@ -14,10 +14,10 @@ public unsafe partial class PyObject : IDisposable, IEnumerable<PyObject>
 {
     private nint _handle;
 
-    /// <summary>Takes ownership of a new reference (never null).</summary>
-    internal PyObject(nint ownedReference)
+    /// <summary>Takes ownership of a reference given away to it (never null): <see cref="NewReference.MoveToPyObject"/>.</summary>
+    internal PyObject(StolenReference reference)
     {
-        _handle = ownedReference;
+        _handle = reference.Address;
     }
 
     /// <summary>Releases the reference when the GIL is free to take later: queued, never decref'd without the GIL.</summary>
@@ -39,12 +39,12 @@ public unsafe partial class PyObject : IDisposable, IEnumerable<PyObject>
         nint handle = Interlocked.Exchange(ref _handle, 0);
         if (handle == 0) return;
         GC.SuppressFinalize(this);
-        if (GilState.IsHeld) CPython.Py_DecRef(handle);
+        if (GilState.IsHeld) CPython.Py_DecRef(new StolenReference(handle));
         else PendingReleases.EnqueueDecRef(handle);
     }
 
-    /// <summary>The object pointer, after checking the GIL and that this reference is alive.</summary>
-    internal nint Handle
+    /// <summary>The object, borrowed from this reference, after checking the GIL and that this reference is alive.</summary>
+    internal BorrowedReference Reference
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
@@ -52,43 +52,33 @@ public unsafe partial class PyObject : IDisposable, IEnumerable<PyObject>
             GilState.ThrowIfNotHeld();
             nint handle = _handle;
             if (handle == 0) ThrowDisposed();
-            return handle;
+            return new BorrowedReference(handle);
         }
     }
 
-    /// <summary>The pointer without checks (for code that already holds the GIL and checked liveness).</summary>
-    internal nint DangerousGetAddress() => _handle;
+    /// <summary>
+    /// The object without checks, for identity kept beyond a GIL scope (a type compared by address later): the caller
+    /// keeps this object alive as long as it uses the result.
+    /// </summary>
+    internal BorrowedReference DangerousBorrowUnchecked() => new(_handle);
 
     /// <summary>Borrows the reference (valid while this object is alive and not disposed).</summary>
-    public BorrowedReference Borrow() => new(Handle);
+    public BorrowedReference Borrow() => Reference;
 
     /// <summary>Another owned reference to the same Python object (pyo3's <c>clone_ref</c>).</summary>
-    public PyObject CloneRef()
-    {
-        nint handle = Handle;
-        CPython.Py_IncRef(handle);
-        return new PyObject(handle);
-    }
+    public PyObject CloneRef() => NewReference.FromBorrowed(Reference).MoveToPyObject();
 
-    /// <summary>Gives the reference away (for a C-API call that steals it); this object becomes disposed.</summary>
-    internal nint StealHandle()
+    /// <summary>Gives the reference away (to a C-API call that steals it, or another owner); this object becomes disposed.</summary>
+    internal StolenReference StealReference()
     {
-        nint handle = Handle;
+        var reference = Reference;
         _handle = 0;
         GC.SuppressFinalize(this);
-        return handle;
+        return new StolenReference(reference.Address);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowDisposed() => throw new ObjectDisposedException(nameof(PyObject), "This Python reference was disposed.");
-
-    /// <summary>Wraps the result of a C-API call returning a new reference; throws the pending Python error for NULL.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static PyObject Steal(nint newReference)
-    {
-        if (newReference == 0) throw PythonException.FetchCurrent();
-        return new PyObject(newReference);
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Check(int status)
@@ -99,24 +89,24 @@ public unsafe partial class PyObject : IDisposable, IEnumerable<PyObject>
     // ------------------------------------------------------------------ identity and type
 
     /// <summary>True for Python's <c>None</c>.</summary>
-    public bool IsNone => Handle == CPython.Py_None;
+    public bool IsNone => Reference == CPython.Py_None;
 
     /// <summary><c>callable(obj)</c>.</summary>
-    public bool IsCallable => CPython.PyCallable_Check(Handle) != 0;
+    public bool IsCallable => CPython.PyCallable_Check(Reference) != 0;
 
     /// <summary>True when both refer to the same Python object (<c>a is b</c>).</summary>
-    public bool Is(PyObject other) => Handle == other.Handle;
+    public bool Is(PyObject other) => Reference == other.Reference;
 
     /// <summary>The qualified Python type name, e.g. <c>int</c>, <c>numpy.ndarray</c>.</summary>
-    public string TypeName => PythonException.QualifiedTypeName(CPython.Py_TYPE(Handle));
+    public string TypeName => PythonException.QualifiedTypeName(CPython.Py_TYPE(Reference));
 
     /// <summary><c>type(obj)</c>.</summary>
-    public PyObject GetPythonType() => Steal(CPython.PyObject_Type(Handle));
+    public PyObject GetPythonType() => CPython.PyObject_Type(Reference).MoveToPyObject();
 
     /// <summary><c>isinstance(obj, type)</c>.</summary>
     public bool IsInstance(PyObject type)
     {
-        int result = CPython.PyObject_IsInstance(Handle, type.Handle);
+        int result = CPython.PyObject_IsInstance(Reference, type.Reference);
         Check(result);
         return result == 1;
     }
@@ -124,7 +114,7 @@ public unsafe partial class PyObject : IDisposable, IEnumerable<PyObject>
     /// <summary><c>bool(obj)</c>.</summary>
     public bool IsTrue()
     {
-        int result = CPython.PyObject_IsTrue(Handle);
+        int result = CPython.PyObject_IsTrue(Reference);
         Check(result);
         return result == 1;
     }
@@ -132,21 +122,17 @@ public unsafe partial class PyObject : IDisposable, IEnumerable<PyObject>
     /// <summary><c>a == b</c> in Python's sense.</summary>
     public bool PythonEquals(object? other)
     {
-        nint self = Handle;
-        nint o = PyConvert.ToPython(other);
-        try
-        {
-            int result = CPython.PyObject_RichCompareBool(self, o, PyConst.Py_EQ);
-            Check(result);
-            return result == 1;
-        }
-        finally { CPython.Py_DecRef(o); }
+        var self = Reference;
+        using var o = PyConvert.ToPython(other);
+        int result = CPython.PyObject_RichCompareBool(self, o.Borrow(), PyConst.Py_EQ);
+        Check(result);
+        return result == 1;
     }
 
     /// <summary><c>hash(obj)</c>.</summary>
     public long PythonHash()
     {
-        long hash = CPython.PyObject_Hash(Handle);
+        long hash = CPython.PyObject_Hash(Reference);
         if (hash == -1) ThrowIfError();
         return hash;
     }
@@ -156,18 +142,18 @@ public unsafe partial class PyObject : IDisposable, IEnumerable<PyObject>
     /// <summary><c>getattr(obj, name)</c>; throws <see cref="PythonException"/> (AttributeError) when absent.</summary>
     public PyObject GetAttr(string name)
     {
-        nint self = Handle;
+        var self = Reference;
         using var key = PyConvert.InternedString(name);
-        return Steal(CPython.PyObject_GetAttr(self, key.DangerousGetAddress()));
+        return CPython.PyObject_GetAttr(self, key.Borrow()).MoveToPyObject();
     }
 
     /// <summary><c>getattr(obj, name, None)</c> as null when absent.</summary>
     public PyObject? GetAttrOrNull(string name)
     {
-        nint self = Handle;
+        var self = Reference;
         using var key = PyConvert.InternedString(name);
-        nint value = CPython.PyObject_GetAttr(self, key.DangerousGetAddress());
-        if (value != 0) return new PyObject(value);
+        var value = CPython.PyObject_GetAttr(self, key.Borrow());
+        if (!value.IsNull) return value.MoveToPyObject();
         if (CPython.PyErr_ExceptionMatches(CPython.PyExc_AttributeError) != 0) { CPython.PyErr_Clear(); return null; }
         throw PythonException.FetchCurrent();
     }
@@ -175,27 +161,26 @@ public unsafe partial class PyObject : IDisposable, IEnumerable<PyObject>
     /// <summary><c>hasattr(obj, name)</c>.</summary>
     public bool HasAttr(string name)
     {
-        nint self = Handle;
+        var self = Reference;
         using var key = PyConvert.InternedString(name);
-        return CPython.PyObject_HasAttr(self, key.DangerousGetAddress()) != 0;
+        return CPython.PyObject_HasAttr(self, key.Borrow()) != 0;
     }
 
     /// <summary><c>setattr(obj, name, value)</c>; the value is converted with <see cref="From"/>.</summary>
     public void SetAttr(string name, object? value)
     {
-        nint self = Handle;
+        var self = Reference;
         using var key = PyConvert.InternedString(name);
-        nint v = PyConvert.ToPython(value);
-        try { Check(CPython.PyObject_SetAttr(self, key.DangerousGetAddress(), v)); }
-        finally { CPython.Py_DecRef(v); }
+        using var v = PyConvert.ToPython(value);
+        Check(CPython.PyObject_SetAttr(self, key.Borrow(), v.Borrow()));
     }
 
     /// <summary><c>delattr(obj, name)</c>.</summary>
     public void DelAttr(string name)
     {
-        nint self = Handle;
+        var self = Reference;
         using var key = PyConvert.InternedString(name);
-        Check(CPython.PyObject_SetAttr(self, key.DangerousGetAddress(), 0));
+        Check(CPython.PyObject_SetAttr(self, key.Borrow(), BorrowedReference.Null));
     }
 
     // ------------------------------------------------------------------ items
@@ -224,37 +209,26 @@ public unsafe partial class PyObject : IDisposable, IEnumerable<PyObject>
     /// <summary><c>obj[key]</c>; the key is converted with <see cref="From"/>.</summary>
     public PyObject GetItem(object key)
     {
-        nint self = Handle;
-        nint k = PyConvert.ToPython(key);
-        try { return Steal(CPython.PyObject_GetItem(self, k)); }
-        finally { CPython.Py_DecRef(k); }
+        var self = Reference;
+        using var k = PyConvert.ToPython(key);
+        return CPython.PyObject_GetItem(self, k.Borrow()).MoveToPyObject();
     }
 
     /// <summary><c>obj[key] = value</c>; both converted with <see cref="From"/>.</summary>
     public void SetItem(object key, object? value)
     {
-        nint self = Handle;
-        nint k = PyConvert.ToPython(key);
-        nint v = 0;
-        try
-        {
-            v = PyConvert.ToPython(value);
-            Check(CPython.PyObject_SetItem(self, k, v));
-        }
-        finally
-        {
-            CPython.Py_DecRef(k);
-            if (v != 0) CPython.Py_DecRef(v);
-        }
+        var self = Reference;
+        using var k = PyConvert.ToPython(key);
+        using var v = PyConvert.ToPython(value);
+        Check(CPython.PyObject_SetItem(self, k.Borrow(), v.Borrow()));
     }
 
     /// <summary><c>del obj[key]</c>.</summary>
     public void DelItem(object key)
     {
-        nint self = Handle;
-        nint k = PyConvert.ToPython(key);
-        try { Check(CPython.PyObject_DelItem(self, k)); }
-        finally { CPython.Py_DecRef(k); }
+        var self = Reference;
+        using var k = PyConvert.ToPython(key);
+        Check(CPython.PyObject_DelItem(self, k.Borrow()));
     }
 
     /// <summary><c>len(obj)</c>.</summary>
@@ -262,7 +236,7 @@ public unsafe partial class PyObject : IDisposable, IEnumerable<PyObject>
     {
         get
         {
-            long length = CPython.PyObject_Size(Handle);
+            long length = CPython.PyObject_Size(Reference);
             if (length < 0) throw PythonException.FetchCurrent();
             return length;
         }
@@ -273,8 +247,9 @@ public unsafe partial class PyObject : IDisposable, IEnumerable<PyObject>
     /// <summary><c>repr(obj)</c>.</summary>
     public string Repr()
     {
-        using var text = Steal(CPython.PyObject_Repr(Handle));
-        return PyConvert.ToManagedString(text.DangerousGetAddress());
+        using var text = CPython.PyObject_Repr(Reference);
+        text.ThrowIfNull();
+        return PyConvert.ToManagedString(text.Borrow());
     }
 
     /// <summary><c>str(obj)</c>; for a disposed reference or without the GIL, a description instead of an exception.</summary>
@@ -282,14 +257,15 @@ public unsafe partial class PyObject : IDisposable, IEnumerable<PyObject>
     {
         if (_handle == 0) return "<disposed PyObject>";
         if (!GilState.IsHeld) return "<PyObject: take the GIL to format it>";
-        using var text = Steal(CPython.PyObject_Str(_handle));
-        return PyConvert.ToManagedString(text.DangerousGetAddress());
+        using var text = CPython.PyObject_Str(new BorrowedReference(_handle));
+        text.ThrowIfNull();
+        return PyConvert.ToManagedString(text.Borrow());
     }
 
     // ------------------------------------------------------------------ iteration
 
     /// <summary>Iterates with Python's iterator protocol; each item is a new reference the caller owns.</summary>
-    public IEnumerator<PyObject> GetEnumerator() => new PyIterator(Steal(CPython.PyObject_GetIter(Handle)));
+    public IEnumerator<PyObject> GetEnumerator() => new PyIterator(CPython.PyObject_GetIter(Reference).MoveToPyObject());
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
@@ -302,8 +278,8 @@ public unsafe partial class PyObject : IDisposable, IEnumerable<PyObject>
 
         public bool MoveNext()
         {
-            nint next = CPython.PyIter_Next(iterator.Handle);
-            if (next != 0) { _current = new PyObject(next); return true; }
+            var next = CPython.PyIter_Next(iterator.Reference);
+            if (!next.IsNull) { _current = next.MoveToPyObject(); return true; }
             _current = null;
             ThrowIfError();
             return false;
@@ -315,6 +291,6 @@ public unsafe partial class PyObject : IDisposable, IEnumerable<PyObject>
 
     internal static void ThrowIfError()
     {
-        if (CPython.PyErr_Occurred() != 0) throw PythonException.FetchCurrent();
+        if (!CPython.PyErr_Occurred().IsNull) throw PythonException.FetchCurrent();
     }
 }
