@@ -177,6 +177,8 @@ def main(argv=None):
     stop.add_argument("--timeout", type=float, default=20)
     sub.add_parser("list", help="list clusters and whether they run")
     args = parser.parse_args(argv)
+    if args.command == "start" and args.sbatch_arg and args.launcher != "slurm":
+        parser.error("--sbatch-arg applies to --launcher slurm only")
     return {"start": _start, "stop": _stop, "list": _list}[args.command](args)
 
 
