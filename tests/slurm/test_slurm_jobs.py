@@ -44,6 +44,20 @@ def test_salloc_pympi_run_with_srun_launcher_makes_the_ranks_one_pmix_job_step(s
 
 
 @pytest.mark.timeout(150)
+@pytest.mark.parametrize("launcher, started_by", [("mpiexec", "a PMI launcher"), ("srun", "srun --mpi=pmi2")])
+def test_salloc_pympi_run_on_mpich_loads_mpich_under_its_launcher(slurm_env, launcher, started_by):
+    # hydra inside the allocation starts its proxies with srun; srun --mpi=pmi2 starts the ranks itself
+    env = dict(slurm_env, PYMPI_LOG_LEVEL="Information")
+    r = run(["salloc", "-n", "2", PYMPI, "run", "--mpi", "mpich", "--launcher", launcher, "-c", "print('ran')"], env)
+    assert r.returncode == 0, describe(r)
+    assert r.stdout.count("ran") == 2, describe(r)
+    up = re.findall(r"MPI up: libmpich\.so\.12 \(MPICH 4[\d.]*, Mpich ABI\), started by ([^,]+(?:\([^)]*\))?), rank (\d) of 2",
+                    r.stderr)
+    assert sorted(rank for _, rank in up) == ["0", "1"], describe(r)
+    assert all(launcher_words.startswith(started_by) for launcher_words, _ in up), up
+
+
+@pytest.mark.timeout(150)
 def test_salloc_pympi_run_beyond_the_allocation_is_refused_by_its_slots(slurm_env):
     r = run(["salloc", "-n", "2", PYMPI, "run", "-n", "3", "tests/slurm/report_rank.py"], slurm_env)
     assert r.returncode != 0, describe(r)
@@ -85,7 +99,7 @@ def test_pympi_run_with_n_inside_an_srun_step_is_refused(slurm_env):
     assert "-n 2 does not apply inside an srun step" in r.stderr, describe(r)
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(420)  # a hang guard: it took 74 s on the shared, heavily loaded 2-core machine
 def test_sbatch_mixed_csharp_python_job_under_both_mpis(slurm_env, tmp_path):
     """One batch job: Python calling a C# kernel (pympi run, mpiexec inside the allocation), a C# host embedding Python
     (MixedDemo, direct-launched by srun over PMIx), and a C# program on MPICH (srun over PMI-2)."""
@@ -102,7 +116,7 @@ echo "== sweep on mpich"
 TERM=dumb srun --mpi=pmi2 -n 2 dotnet artifacts/bin/ParameterSweep/release/ParameterSweep.dll
 echo "== done"
 """)
-    r = run(["sbatch", "--wait", "-n", "4", f"--output={out}", str(script)], slurm_env, timeout=220)
+    r = run(["sbatch", "--wait", "-n", "4", f"--output={out}", str(script)], slurm_env, timeout=400)
     text = out.read_text() if out.exists() else "(no output file)"
     assert r.returncode == 0, describe(r) + "\n--- job output ---\n" + text
     heat = text.split("== heat", 1)[1].split("== mixed demo", 1)[0]

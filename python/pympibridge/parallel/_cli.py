@@ -227,6 +227,8 @@ def main(argv=None):
     engines.add_argument("--location", default=None, help="address clients use to reach the engines")
     engines.add_argument("--mpi-arg", action="append", default=[], help="one more word for 'pympi run'")
     args = parser.parse_args(argv)
+    if args.command == "start" and args.sbatch_arg and args.launcher != "slurm":
+        parser.error("--sbatch-arg applies to --launcher slurm only")
     return {"start": _start, "stop": _stop, "list": _list, "engines": _engines}[args.command](args)
 
 

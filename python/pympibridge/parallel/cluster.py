@@ -51,6 +51,8 @@ class Cluster:
         self.engine_launcher_class = _launcher_name(engine_launcher_class)
         self.launcher = "slurm" if self.engine_launcher_class in _SLURM_LAUNCHERS else "local"
         self.sbatch_args = list(sbatch_args)
+        if self.sbatch_args and self.launcher != "slurm":
+            raise ValueError(f"sbatch_args={self.sbatch_args!r} apply to Slurm engines only: add engines='slurm'")
         self.controller_ip = controller_ip or "127.0.0.1"
         self.controller_location = controller_location
         self.db = db

@@ -69,8 +69,8 @@ public sealed class RankSession : IDisposable, IAsyncDisposable
         _ownsLoggerFactory = options.LoggerFactory is null;
         LoggerFactory = options.LoggerFactory ?? RankLogging.CreateFactory(Rank, options.LogLevel);
         Logger = LoggerFactory.CreateLogger("PyMpiBridge.Rank");
-        Logger.LogInformation("MPI up: {Library} ({Abi}), rank {Rank} of {Size}, thread level {Level}",
-            MpiEnvironment.LibraryPath, MpiEnvironment.Abi, Rank, Size, ThreadLevel);
+        Logger.LogInformation("MPI up: {Library} ({Implementation}, {Abi} ABI), started by {Launcher}, rank {Rank} of {Size}, thread level {Level}",
+            MpiEnvironment.LibraryPath, MpiEnvironment.Implementation, MpiEnvironment.Abi, MpiEnvironment.Launch.Launcher, Rank, Size, ThreadLevel);
         if (ThreadLevel < ThreadLevel.Serialized)
             Logger.LogWarning("MPI provides only thread level {Level}: call MPI from one thread at a time", ThreadLevel);
 

@@ -15,7 +15,8 @@ public class PympiInfoTests
         var job = await Info();
         string all = job.Stdout + job.Stderr;
         Assert.That(job.ExitCode, Is.EqualTo(0), all);
-        Assert.That(job.Stdout, Does.Match(@"implementation\s+Open MPI v4"), all);
+        Assert.That(job.Stdout, Does.Match(@"implementation\s+Open MPI 4\.\d+\.\d+ \(Open MPI v4"), all);
+        Assert.That(job.Stdout, Does.Match(@"launched by\s+no launcher \(a 1-rank world\)"), all);
         Assert.That(job.Stdout, Does.Match(@"ABI\s+OpenMpi"), all);
         Assert.That(job.Stdout, Does.Match(@"thread level\s+Multiple"), all);
         Assert.That(job.Stdout, Does.Match(@"executable\s+/usr/bin/python3"), all);

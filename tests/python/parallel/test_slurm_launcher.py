@@ -67,6 +67,11 @@ def test_cluster_takes_ipyparallels_slurm_launcher_names(spelling):
     assert ipp.Cluster(n=2).launcher == "local"
 
 
+def test_cluster_refuses_batch_options_for_local_engines():
+    with pytest.raises(ValueError, match="apply to Slurm engines only: add engines='slurm'"):
+        ipp.Cluster(n=2, sbatch_args=["--time=5"])
+
+
 def test_cluster_refuses_another_batch_system_naming_the_choices():
     with pytest.raises(ValueError, match="use 'MPI' .* or 'Slurm'"):
         ipp.Cluster(n=2, engine_launcher_class="PBS")
