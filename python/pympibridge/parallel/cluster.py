@@ -92,10 +92,9 @@ class Cluster:
             raise type(e)(f"{e}:\n" + self._tail_log()) from None
         return self
 
-    def _tail_log(self, lines=30, path=None):
-        """The last lines of the controller's log (or of the log at ``path``)."""
+    def _tail_log(self, lines=30):
         try:
-            with open(path or self._log_path, errors="replace") as f:
+            with open(self._log_path, errors="replace") as f:
                 return "".join(f.readlines()[-lines:])
         except OSError:
             return "(no log)"

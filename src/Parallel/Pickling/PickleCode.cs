@@ -23,16 +23,7 @@ internal sealed class PickleCode
         return this;
     }
 
-    public PickleCode String(string s)
-    {
-        byte[] utf8 = Encoding.UTF8.GetBytes(s);
-        Span<byte> length = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(length, utf8.Length);
-        _out.WriteByte(Opcodes.BinUnicode);
-        _out.Write(length);
-        _out.Write(utf8);
-        return this;
-    }
+    public PickleCode String(string s) => LengthPrefixed(Opcodes.BinUnicode, Encoding.UTF8.GetBytes(s));
 
     public PickleCode Int(int value)
     {
@@ -44,13 +35,16 @@ internal sealed class PickleCode
     }
 
     /// <summary>Pushes <paramref name="bytes"/> as Python bytes.</summary>
-    public PickleCode Bytes(byte[] bytes)
+    public PickleCode Bytes(byte[] bytes) => LengthPrefixed(Opcodes.BinBytes, bytes);
+
+    /// <summary>An opcode whose argument is a 4-byte little-endian length and that many bytes (BINUNICODE, BINBYTES).</summary>
+    private PickleCode LengthPrefixed(byte opcode, ReadOnlySpan<byte> payload)
     {
         Span<byte> length = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(length, bytes.Length);
-        _out.WriteByte(Opcodes.BinBytes);
+        BinaryPrimitives.WriteInt32LittleEndian(length, payload.Length);
+        _out.WriteByte(opcode);
         _out.Write(length);
-        _out.Write(bytes);
+        _out.Write(payload);
         return this;
     }
 
