@@ -29,6 +29,9 @@ public sealed partial class ClientIntegrationTests
         }
         Assert.That(closure.Name, Is.EqualTo("make.<locals>.scaled"));
 
+        // the closure's globals are the engine's namespace (as in ipyparallel): np and offset must be there, whatever
+        // ran before this test
+        await Client[..].ExecuteAsync("import numpy as np");
         await Client[..].PushAsync("offset", 10);
         double[][] scaled = await Client[..].ApplyAsync<double[]>(closure, new[] { 1.0, 2.0 });
         Assert.That(scaled, Is.All.EqualTo(new[] { 12.0, 14.0 }));
