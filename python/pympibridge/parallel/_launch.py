@@ -51,17 +51,46 @@ class LocalEngines(subprocess.Popen):
     """The engines' MPI job as a child process leading a session of its own (``_slurm.SlurmEngines`` is the other kind)."""
 
     def signal_all(self, sig):
-        """Signals the whole session: mpiexec, the ranks, and any rank a crash orphaned."""
+        """Signals the whole session: mpiexec, the ranks, and any rank a crash orphaned. Not just the process group:
+        Open MPI puts each rank in a group of its own, so a rank still starting when mpiexec was killed would be
+        missed (the rank's own watch on its launcher ends it too; this does not wait for that)."""
         try:
             os.killpg(self.pid, sig)
         except (ProcessLookupError, PermissionError):
             pass
+        for pid in session_members(self.pid):
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def waiting_in_queue(self):
         return False  # started at once
 
     def describe(self):
         return f"process {self.pid}"
+
+
+def session_members(sid):
+    """The processes of session ``sid`` (``/proc/PID/stat``'s sixth field), whatever process group they are in."""
+    members = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return members
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue  # gone meanwhile
+        # the command name (field 2) is in parentheses and may hold spaces: count fields after its last ')'
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 3 and int(fields[3]) == sid and int(entry) != sid:
+            members.append(int(entry))
+    return members
 
 
 def engine_environment():
@@ -152,6 +181,12 @@ def stop_controller(proc, grace=15):
                 proc.kill()
         except (ProcessLookupError, PermissionError):
             pass
+        if proc.own_session and sig == signal.SIGKILL:
+            for pid in session_members(proc.pid):  # the session's processes in groups of their own
+                try:
+                    os.kill(pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    pass
 
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)

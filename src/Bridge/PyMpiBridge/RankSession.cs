@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using PyMpiBridge.Logging;
 using PyMpiBridge.Mpi;
 using PyMpiBridge.Python;
+using PyMpiBridge.Runtime.Native;
 using PyMpiBridge.Sharing;
 
 namespace PyMpiBridge;
@@ -19,6 +20,7 @@ public sealed class RankSession : IDisposable, IAsyncDisposable
 
     private readonly bool _ownsLoggerFactory;
     private readonly bool _abortOnFailure;
+    private readonly ParentExitWatch? _launcherWatch;
     private int _disposed;
 
     // The last exception thrown on each thread, so a Dispose running while one propagates can name it.
@@ -54,12 +56,17 @@ public sealed class RankSession : IDisposable, IAsyncDisposable
     private RankSession(string[] args, RankSessionOptions options)
     {
         Arguments = args;
+        // Before MPI_Init: a rank still starting when its launcher is killed must not go on to wait in MPI either
+        // (after MPI_Init, Open MPI ends its ranks itself; MPICH's do not).
+        if (options.EndWhenLauncherExits && LaunchEnvironment.Current.Kind != MpiLauncherKind.None)
+            _launcherWatch = ParentExitWatch.Start(OnLauncherExit);
         try
         {
             ThreadLevel = MpiEnvironment.Init(options.ThreadLevel);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
+            _launcherWatch?.Dispose();
             throw new InvalidOperationException($"MPI could not be started in this process: {e.Message}", e);
         }
         World = Comm.World;
@@ -104,6 +111,23 @@ public sealed class RankSession : IDisposable, IAsyncDisposable
             AppDomain.CurrentDomain.FirstChanceException += OnFirstChanceException;
         }
         MpiEnvironment.BeforeAbort = PythonSide.FlushStreams;
+    }
+
+    /// <summary>
+    /// The launcher was killed: nothing will end this rank, and MPI (a collective, MPI_Finalize's fence) would wait for
+    /// it forever. Says so where it still can, then ends the process without exit handlers (they would call MPI).
+    /// </summary>
+    private void OnLauncherExit(ParentExitWatch watch)
+    {
+        try
+        {
+            string who = World is null ? $"[pid {Environment.ProcessId}]" : RankConsoleFormatter.RankTag(Rank); // MPI may not be up yet
+            Console.Error.WriteLine($"{who} this rank's launcher ({watch.ParentName}, pid {watch.ParentId}) " +
+                "exited before it: ending this rank, which could only wait forever in MPI without it");
+            Console.Error.Flush();
+        }
+        catch (IOException) { } // its output went through the launcher, which is gone
+        ParentExitWatch.EndThisProcess(1);
     }
 
     private static void OnFirstChanceException(object? sender, FirstChanceExceptionEventArgs e) => t_lastThrown = e.Exception;
@@ -199,6 +223,7 @@ public sealed class RankSession : IDisposable, IAsyncDisposable
                 MpiEnvironment.Finalize();
             }
             MpiEnvironment.BeforeAbort = null;
+            _launcherWatch?.Dispose(); // only now: a launcher killed while MPI_Finalize waits must still end this rank
             if (_ownsLoggerFactory) LoggerFactory.Dispose();
             lock (Gate) Volatile.Write(ref s_current, null);
         }

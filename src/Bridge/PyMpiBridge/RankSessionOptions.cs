@@ -32,4 +32,11 @@ public sealed record RankSessionOptions
     /// ranks do not wait forever for this one. On by default.
     /// </summary>
     public bool AbortOnUnhandledException { get; init; } = true;
+
+    /// <summary>
+    /// When a launcher started this rank (mpiexec, srun...), end the rank as soon as the launcher's process exits.
+    /// A launcher that ends normally waits for its ranks, so it only goes first when it was killed, and a rank
+    /// outliving it would wait forever in MPI. On by default; off leaves such a rank to whoever killed the launcher.
+    /// </summary>
+    public bool EndWhenLauncherExits { get; init; } = true;
 }

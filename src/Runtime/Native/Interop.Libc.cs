@@ -6,7 +6,8 @@ namespace PyMpiBridge.Runtime.Native;
 /// The glibc calls .NET has no API for, used by the parallel layer's local transport: descriptors passed over Unix
 /// sockets (<c>sendmsg</c>/<c>recvmsg</c> with SCM_RIGHTS), anonymous memory files (<c>memfd_create</c>), waiting on many
 /// sockets at once (<c>poll</c>), a wake-up descriptor (<c>eventfd</c>), huge pages for fresh buffers (<c>madvise</c>) and
-/// memory files mapped into this process (<c>mmap</c>). Structure layouts are LP64 Linux (x86-64, arm64).
+/// memory files mapped into this process (<c>mmap</c>); and for a rank, a watch on its launcher (<c>pidfd_open</c>,
+/// <c>prctl</c>, <c>_exit</c>). Structure layouts are LP64 Linux (x86-64, arm64).
 /// </summary>
 internal static unsafe partial class Libc
 {
@@ -96,4 +97,21 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
+
+    /// <summary>pidfd_open's number, the same on every Linux architecture (numbers from 424 on are shared).</summary>
+    public const long SYS_pidfd_open = 434;
+    public const int PR_SET_PDEATHSIG = 1;
+
+    [LibraryImport(Library, EntryPoint = "getppid")]
+    public static partial int GetParentProcessId();
+
+    /// <summary>syscall(2) for calls glibc 2.36 may not wrap; every argument is passed as a long.</summary>
+    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
+    public static partial long Syscall(long number, long argument1, long argument2);
+
+    [LibraryImport(Library, EntryPoint = "prctl", SetLastError = true)]
+    public static partial int Prctl(int option, ulong argument2, ulong argument3, ulong argument4, ulong argument5);
+
+    [LibraryImport(Library, EntryPoint = "_exit")]
+    public static partial void ExitNow(int status);
 }

@@ -184,3 +184,27 @@ def test_a_connection_without_the_key_runs_nothing(env, monkeypatch):
         rc.close()
     finally:
         assert _pympi("cluster", "stop", "--cluster-id", "keyed", env=env).returncode == 0
+
+
+@pytest.mark.timeout(180)
+def test_stop_ends_what_the_engines_left_in_process_groups_of_their_own(env, monkeypatch):
+    """Open MPI starts each rank in a process group of its own: the stop must reach the whole session of the engines'
+    job, not just mpiexec's group (a rank still starting when mpiexec was killed was left waiting forever)."""
+    monkeypatch.setenv("PYMPIBRIDGE_DIR", env["PYMPIBRIDGE_DIR"])
+    cluster = ipp.Cluster(n=2, cluster_id="own-groups")
+    rc = cluster.start_and_connect_sync()
+    try:
+        def detached_child():
+            import subprocess
+            return subprocess.Popen(["sleep", "600"], process_group=0).pid  # its own group, the engines' session
+        pids = rc[:].apply_sync(detached_child)
+        assert all(os.path.exists(f"/proc/{p}") for p in pids)
+    finally:
+        rc.close()
+        cluster.stop_cluster_sync()
+    deadline = time.monotonic() + 15
+    alive = lambda: [p for p in pids if os.path.exists(f"/proc/{p}") and
+                     "zombie" not in open(f"/proc/{p}/status").read()]
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert alive() == [], "processes in the engines' session outlived the cluster"
