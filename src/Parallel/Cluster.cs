@@ -129,6 +129,11 @@ public sealed class Cluster : IAsyncDisposable
             await client.DisposeAsync().ConfigureAwait(false);
             throw new TimeoutException($"{e.Message}; engines' log: {Path.Combine(Path.GetDirectoryName(_logPath)!, $"engines-{ClusterId}.log")}", e);
         }
+        catch
+        {
+            await client.DisposeAsync().ConfigureAwait(false); // the engines' job ended, the wait was cancelled: no client to hand out
+            throw;
+        }
         return client;
     }
 

@@ -233,6 +233,22 @@ public sealed class ClusterLifetimeTests
     }
 
     [Test, CancelAfter(120_000)]
+    public async Task EnginesThatCannotStart_FailTheWaitAtOnceWithTheirExitAndLog(CancellationToken cancellationToken)
+    {
+        using var dir = new PrivateClusterDirectory();
+        // every rank fails before registering (its Python does not exist): the wait must end when the engines' job
+        // does, not at its timeout, and say where to read why
+        await using var cluster = await Cluster.StartAsync(engines: 2, clusterId: "never-up",
+            mpiArgs: ["--python", Path.Combine(dir.Path, "no-such-python")], cancellationToken: cancellationToken);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var ended = Assert.ThrowsAsync<IOException>(async () =>
+            await cluster.ConnectAsync(engineTimeout: TimeSpan.FromSeconds(100), cancellationToken: cancellationToken));
+        Assert.That(started.Elapsed, Is.LessThan(TimeSpan.FromSeconds(90)), "the wait ran into its timeout instead of ending with the job");
+        Assert.That(ended!.Message, Does.Contain("the engines' MPI job ended").And.Contain("exit code")
+            .And.Contain("the engines' log is").And.Contain("0 of the 2 engines"));
+    }
+
+    [Test, CancelAfter(120_000)]
     public async Task StopLeavesNoProcess(CancellationToken cancellationToken)
     {
         using var dir = new PrivateClusterDirectory();
