@@ -143,12 +143,12 @@ class Controller:
         if isinstance(proc, _slurm.SlurmEngines):
             self._warn_if_out_of_reach(proc)
         code = proc.wait()
-        if self.stopping.is_set() or generation != self.generation:
-            return
+        if self.stopping.is_set() or self.engines_stopping or generation != self.generation:
+            return  # stopped on purpose (a shutdown, a restart)
         log.error("the engines' MPI job ended (exit code %s)", code)
         with self.lock:
             for eid, e in self.engines.items():
-                if e["alive"]:
+                if e["alive"] and self._started_here(eid):  # engines that joined are another job, still running
                     self._engine_died(eid, f"the engines' MPI job ended with exit code {code}")
             self.engines_exit_code = code
             # clients waiting for engines that will never register learn it now, not at their timeout
@@ -167,11 +167,16 @@ class Controller:
                       "Start the cluster with --ip '*' (and --location ADDR if this host's name does not reach it).",
                       job.describe(), job.node_list, self.ip)
 
-    def stop_engines(self, timeout=5.0):
+    def _started_here(self, eid):
+        """Whether engine ``eid`` belongs to the job this controller started (not to a job that joined it)."""
+        return self.engines.get(eid, {}).get("job") in (None, self.own_job)
+
+    def stop_engines(self, timeout=5.0, own_only=False):
+        """Stops every engine (``own_only``: only those of the job this controller started; joined jobs keep running)."""
         self.engines_stopping = True
         proc = self.process
         with self.lock:
-            peers = list(self.engine_peers.values())
+            peers = [p for eid, p in self.engine_peers.items() if not own_only or self._started_here(eid)]
         for peer in peers:
             try:
                 peer.send({"op": "shutdown"})
@@ -194,12 +199,13 @@ class Controller:
         proc.signal_all(signal.SIGKILL)  # stragglers (a rank orphaned in the session; a job step still ending) go too
 
     def restart_engines(self):
-        self.stop_engines()
+        """Stops and starts the engines this controller started, as ipyparallel restarts the engine sets its Cluster
+        launched: engines that joined with ``pympi cluster engines`` keep running, with their ids and namespaces."""
+        self.stop_engines(own_only=True)
         with self.lock:
-            self.engines.clear()
-            self.engine_peers.clear()
-            self.job_bases.clear()
-            self.next_id = self.n
+            for eid in [eid for eid in self.engines if self._started_here(eid)]:
+                del self.engines[eid]
+                self.engine_peers.pop(eid, None)
         self._broadcast({"event": "engines_reset"})
         self.start_engines()
 

@@ -135,14 +135,14 @@ class Cluster:
     def restart_engines_sync(self, engine_set_id=None):
         """Stops and starts the engines (new processes, empty namespaces); waits for them to register."""
         client = self._client or self.connect_client_sync()
+        own = set(range(self.n))  # the engines this cluster started have their ranks as ids; joined ones keep theirs
+        joined = len(set(client.ids) - own)
         client._ask("restart_engines")
         deadline = time.monotonic() + self.engine_timeout
         # the old engines first disappear, then the new ones register
-        while time.monotonic() < deadline:
-            if len(client.ids) == 0:
-                break
+        while time.monotonic() < deadline and own & set(client.ids):
             time.sleep(0.02)
-        client.wait_for_engines(self.n, timeout=max(1, deadline - time.monotonic()))
+        client.wait_for_engines(joined + self.n, timeout=max(1, deadline - time.monotonic()))
 
     def stop_cluster_sync(self):
         """Stops the engines and the controller; no process of the cluster is left afterwards."""

@@ -208,3 +208,42 @@ def test_stop_ends_what_the_engines_left_in_process_groups_of_their_own(env, mon
     while alive() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert alive() == [], "processes in the engines' session outlived the cluster"
+
+
+@pytest.mark.timeout(240)
+def test_restart_engines_gives_fresh_engines_and_keeps_the_ones_that_joined(env, monkeypatch):
+    """As ipyparallel restarts the engine sets its Cluster launched: this cluster's engines come back as new processes
+    with the same ids and empty namespaces; a job of engines that joined it keeps running, namespace and all."""
+    from pympibridge.parallel import _files, error
+    monkeypatch.setenv("PYMPIBRIDGE_DIR", env["PYMPIBRIDGE_DIR"])
+    cluster = ipp.Cluster(n=2, cluster_id="restarts")
+    rc = cluster.start_and_connect_sync()
+    joined = subprocess.Popen([PYMPI, "cluster", "engines", "--connect", _files.engine_file("default", "restarts"),
+                               "-n", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        rc.wait_for_engines(3, timeout=120)
+        assert rc.ids == [0, 1, 2]
+        before = dict(zip(rc.ids, rc[:].apply_sync(os.getpid)))
+        rc[:].push({"x": 5}, block=True)
+
+        cluster.restart_engines_sync()
+
+        assert rc.ids == [0, 1, 2]
+        after = dict(zip(rc.ids, rc[:].apply_sync(os.getpid)))
+        assert after[0] != before[0] and after[1] != before[1], "the cluster's own engines are new processes"
+        assert after[2] == before[2], "the joined engine was left running"
+        assert rc[2].pull("x", block=True) == 5
+        for eid in (0, 1):
+            with pytest.raises(error.RemoteError) as e:
+                rc[eid].pull("x", block=True)
+            assert e.value.ename == "NameError"
+        assert rc.load_balanced_view().map_sync(lambda v: v + 1, range(12)) == list(range(1, 13))
+    finally:
+        rc.close()
+        cluster.stop_cluster_sync()
+        try:
+            outcome = joined.wait(60)
+        except subprocess.TimeoutExpired:
+            joined.kill()
+            outcome = "still running 60 s after the cluster stopped"
+    assert outcome == 0, joined.stderr.read()
