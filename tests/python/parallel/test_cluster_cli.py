@@ -247,3 +247,38 @@ def test_restart_engines_gives_fresh_engines_and_keeps_the_ones_that_joined(env,
             joined.kill()
             outcome = "still running 60 s after the cluster stopped"
     assert outcome == 0, joined.stderr.read()
+
+
+def _running_with_argument(text):
+    """Live processes (not zombies) with ``text`` in one of their arguments."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != b"Z" and any(text.encode() in a for a in args):
+            found.append(int(entry))
+    return found
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("after", [0.3, 1.0, 2.0])
+def test_stop_while_the_engines_are_starting_leaves_no_process(env, monkeypatch, after):
+    # found after a 128-engine cluster was stopped while starting: a late rank was left waiting forever
+    from pympibridge.parallel import _files
+    monkeypatch.setenv("PYMPIBRIDGE_DIR", env["PYMPIBRIDGE_DIR"])
+    cluster = ipp.Cluster(n=4, cluster_id=f"early-{after}")
+    cluster.start_cluster_sync()
+    engine_file = os.path.basename(_files.engine_file("default", cluster.cluster_id))
+    time.sleep(after)
+    cluster.stop_cluster_sync()
+    deadline = time.monotonic() + 20
+    while _running_with_argument(engine_file) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _running_with_argument(engine_file) == [], "engine processes outlived the stopped cluster"
