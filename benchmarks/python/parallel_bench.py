@@ -3,10 +3,10 @@
 Each implementation runs in its own process (so one cannot warm or slow the other):
   ours            pympibridge.parallel (MPI engines hosted by PyMpiBridge)
   ipyparallel     Debian's ipyparallel 7.1 with MPI engines
-  mpi4py.futures  MPIPoolExecutor with 2 workers, launched as mpi4py documents for speed and as DESIGN.md measured
-                  it: `mpiexec -n 3 python -m mpi4py.futures parallel_bench.py` (workers in the same MPI job, shared
-                  memory transport). Spawning them from a singleton instead puts the intercommunicator on TCP and
-                  mpi4py's backoff sleeps: ~10x slower round trips here, a peer figure we must not beat by handicap.
+  mpi4py.futures  MPIPoolExecutor with 2 workers, launched as mpi4py documents for speed:
+                  `mpiexec -n 3 python -m mpi4py.futures parallel_bench.py` (workers in the same MPI job, shared
+                  memory transport), the fastest launch we found here; DESIGN.md's hand-measured 55 us / 148,000
+                  tasks/s is reproduced by none (benchmarks/README.md lists the launches tried and their figures).
                   Its cluster_start_s is from launching mpiexec to the workers answering.
 
 Metrics: cluster_start_s, apply_roundtrip_us (one engine, `lambda: None`, median), lb_tiny_tasks_per_s
