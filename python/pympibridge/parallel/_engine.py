@@ -28,6 +28,7 @@ import types
 import uuid
 
 from . import _protocol as P
+from . import _reaper
 from . import _serialize
 from . import _wire
 from .error import wrap_exception
@@ -121,6 +122,7 @@ class Engine:
         self.functions = {}
         self.in_task = False
         self.reporter = _Reporter(self)
+        self.reaper = _reaper.Reaper()
 
     @staticmethod
     def _fresh_namespace():
@@ -155,6 +157,7 @@ class Engine:
         self.sel.register(self.local_listener, selectors.EVENT_READ, "accept-local")
         self.sel.register(self.controller, selectors.EVENT_READ, "controller")
         self.reporter.start()
+        self.reaper.start()
         log.info("engine %d serving at %s", self.id, self.url)
         busy_until = 0.0
         while not self.stopping:
@@ -181,6 +184,7 @@ class Engine:
         self._flush()
         self.reporter.stop()
         self.reporter.join(2)
+        self.reaper.stop()
         # Close every socket now: this rank may wait a while in the collective MPI_Finalize for the other engines,
         # and clients and the controller must learn at once that this engine is gone.
         for sock in [self.listener, self.local_listener, *self.clients]:
@@ -328,7 +332,11 @@ class Engine:
         if kind == P.EXECUTE:
             return self._execute(bytes(frame[1]).decode(), silent=bool(flags & P.SILENT))
         if kind == P.PUSH:
-            ns.update(_serialize.loads(frame[1:]))
+            values = _serialize.loads(frame[1:])
+            replaced = _reaper.large_arrays(ns[k] for k in values if k in ns)
+            ns.update(values)
+            if replaced:
+                self.reaper.free(replaced)  # the reply need not wait for the old arrays' memory to be returned
             return None
         if kind == P.PULL:
             names = pickle.loads(frame[1])

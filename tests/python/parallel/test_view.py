@@ -166,6 +166,45 @@ def test_apply_echoes_numpy_object_and_fortran_arrays(rc):
     assert_array_equal(view.apply_sync(lambda x: x, S), S)
 
 
+def test_a_large_array_a_push_replaces_is_freed_off_the_task_path(rc):
+    # unmapping it took 12-35 ms the push's reply used to wait for: now the engine's reaper thread frees it
+    v = rc[0]
+    v.block = True
+    v.push({"a": numpy.ones(1 << 18)})  # 2 MiB: arrives as a memory file mapped by the engine
+
+    def watch_old():
+        import builtins
+        import threading
+        import weakref
+        builtins._freed_by = []
+        builtins._watch = weakref.ref(a, lambda _: builtins._freed_by.append(threading.current_thread().name))
+    v.apply_sync(watch_old)
+    v.push({"a": numpy.zeros(1 << 18)})
+
+    def freed_by():
+        import builtins
+        import time
+        deadline = time.monotonic() + 10
+        while not builtins._freed_by and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return builtins._freed_by, float(a.sum())
+    assert v.apply_sync(freed_by) == (["pympi-engine-reaper"], 0.0)
+
+    # small values and other types are freed where they always were: in the task that replaced them
+    v.push({"small": numpy.ones(10)})
+
+    def watch_small():
+        import builtins
+        import threading
+        import weakref
+        builtins._small_freed_by = []
+        builtins._watch_small = weakref.ref(small, lambda _: builtins._small_freed_by.append(
+            threading.current_thread().name))
+    v.apply_sync(watch_small)
+    v.push({"small": 1})
+    assert v.apply_sync(lambda: __import__("builtins")._small_freed_by) == ["MainThread"]
+
+
 def test_push_pull_record_array(rc):
     R = numpy.array([(1, "hi", 0.0), (2**30, "there", 2.5), (-99999, "world", -12345.6789)],
                     [("n", int), ("s", "|S10"), ("f", float)])
