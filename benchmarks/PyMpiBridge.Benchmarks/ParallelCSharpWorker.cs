@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 using System.Text.Json;
 using PyMpiBridge.Parallel;
 
@@ -37,6 +38,25 @@ internal static class ParallelCSharpWorker
             };
         }
         return o;
+    }
+
+    /// <summary>
+    /// Waits (at most 10 s) until the JIT has compiled nothing for half a second. .NET recompiles the methods the earlier
+    /// metrics made hot (thousands of tasks) on a background thread, once new code stops appearing: measured here, 35–140
+    /// methods and 30–190 ms of CPU landed inside the first two timed pushes, on a 2-core machine where the engines need
+    /// both cores, while the Python client has nothing of the kind. Without the wait it settles 3–4 s later.
+    /// </summary>
+    private static async Task WaitForJitToSettle()
+    {
+        var clock = Stopwatch.StartNew();
+        long seen = JitInfo.GetCompiledMethodCount();
+        var quietSince = clock.Elapsed;
+        while (clock.Elapsed < TimeSpan.FromSeconds(10) && clock.Elapsed - quietSince < TimeSpan.FromMilliseconds(500))
+        {
+            await Task.Delay(50);
+            long now = JitInfo.GetCompiledMethodCount();
+            if (now != seen) (seen, quietSince) = (now, clock.Elapsed);
+        }
     }
 
     private static void Emit(string metric, double value) =>
@@ -86,12 +106,16 @@ internal static class ParallelCSharpWorker
         var a = LargeArrays.Allocate<double>(64 * (1 << 20) / 8); // in 2 MiB pages, as numpy's array is
         for (int i = 0; i < a.Length; i++) a[i] = random.NextDouble();
         var view = client[..];
-        // warm: connections, and the code of the large-array paths (memory files both ways), compiled by the JIT before
-        // timing (the Python client has no JIT to warm; the script warms with a small array)
+        // warm: connections, and the code of a round (memory files both ways, the checks) run once with a small array, as
+        // the script warms with one; then the JIT is let finish (the Python client has no JIT to warm, see WaitForJitToSettle)
         var warm = a.AsSpan(0, 1 << 18).ToArray(); // 2 MiB: passes as a memory file
         await view.PushAsync("a", warm);
-        foreach (var p in await view.PullAsync<NdArray<double>>("a")) p.Dispose();
-        await view.PullAsync<double[]>("a");
+        NdArray<double>[] warmViews = await view.PullAsync<NdArray<double>>("a");
+        bool warmSame = warmViews.All(p => p.Span.SequenceEqual(warm));
+        foreach (var p in warmViews) p.Dispose();
+        warmSame &= (await view.PullAsync<double[]>("a")).All(p => p.AsSpan().SequenceEqual(warm));
+        if (!warmSame) throw new InvalidOperationException("pull returned different data");
+        await WaitForJitToSettle();
         double bestPush = 0, bestPull = 0, bestPullArray = 0;
         long bytes = 2L * a.Length * sizeof(double);
         for (int round = 0; round < o.Rounds; round++)
