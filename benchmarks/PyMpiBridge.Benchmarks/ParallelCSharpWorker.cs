@@ -23,7 +23,7 @@ internal static class ParallelCSharpWorker
 
     private static Options Parse(string[] args)
     {
-        var o = new Options(2000, 20000, 300, 2);
+        var o = new Options(2000, 20000, 300, 5); // the defaults of parallel_bench.py: the same work for both clients
         for (int i = 0; i < args.Length; i++)
         {
             int Next() => i + 1 < args.Length && int.TryParse(args[++i], out int v) && v > 0

@@ -190,7 +190,7 @@ def main():
     p.add_argument("--tasks", type=int, default=2000)
     p.add_argument("--map-items", type=int, default=20000)
     p.add_argument("--roundtrips", type=int, default=300)
-    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=5, help="best of this many rounds for tiny tasks and push/pull (same for the C# worker)")
     p.add_argument("--timeout", type=float, default=600, help="seconds per implementation")
     p.add_argument("--scale", action="store_true", help="ours and ipyparallel on clusters of growing size")
     p.add_argument("--engines", default="2,8,32,128", help="cluster sizes for --scale (comma-separated)")
