@@ -371,3 +371,21 @@ def test_composite_error_truncates_rendered_traceback(rc):
     lines = e.render_traceback()
     assert "more exceptions" in lines[-1]
     assert "\n".join(lines).count("ZeroDivisionError") >= e.tb_limit
+
+
+def test_a_held_result_costs_the_cyclic_gc_at_most_four_objects(rc):
+    # a flood of held results is scanned by every full collection: each one's Future lists and Condition are made
+    # only when someone waits on it or adds a callback
+    import gc
+    lb = rc.load_balanced_view()
+    for ar in [lb.apply_async(lambda: None) for _ in range(200)]:
+        ar.get()  # warm: the client's own structures exist
+    gc.collect()
+    before = len(gc.get_objects())
+    held = [lb.apply_async(lambda: None) for _ in range(2000)]
+    assert rc.wait(timeout=60)  # the client's own wait for everything outstanding: no result gets a Condition
+    gc.collect()
+    per_result = (len(gc.get_objects()) - before) / len(held)
+    assert per_result <= 4.2, f"{per_result:.2f} GC-tracked objects per held AsyncResult"
+    assert all(ar._cond is None for ar in held), "results nobody waited on have no Condition"
+    assert [ar.get() for ar in held[:3]] == [None] * 3
