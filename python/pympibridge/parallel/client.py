@@ -9,6 +9,7 @@ until an engine has room, so a finished task immediately makes room for the next
 import collections
 import itertools
 import json
+import logging
 import os
 import pickle
 import selectors
@@ -26,6 +27,8 @@ from . import error
 from ._balancer import LoadBalancer
 from ._hub import HubQueries, _msg_ids
 from .asyncresult import AsyncResult, ExecuteReply, make_metadata
+
+log = logging.getLogger("pympibridge.parallel.client")
 
 _SEQ_BASE = 1
 # For this long after traffic, while tasks are outstanding, the I/O thread polls instead of sleeping: waking a
@@ -398,29 +401,44 @@ class Client(LoadBalancer, HubQueries):
             if events:
                 busy_until = time.monotonic() + _HOT_SPIN
             for key, _ in events:
-                what = key.data
-                if what == "wake":
-                    try:
-                        self._wake_r.recv(4096)
-                    except OSError:
-                        pass
-                    with self._lock:
-                        self._dispatch_requested = False
-                        self._dispatch_lb()
-                elif what == "ctl":
-                    self._read_controller()
-                else:
-                    self._read_engine(what)
+                try:
+                    self._handle_event(key.data)
+                except Exception:  # this thread must outlive any one bad event: every result arrives through it
+                    log.exception("client %s: the I/O thread failed to handle an event; going on", self.session)
             if self._lb_waiting or self._lb_queue:
                 with self._lock:
                     self._expire_timeouts()
 
+    def _handle_event(self, what):
+        if what == "wake":
+            try:
+                self._wake_r.recv(4096)
+            except OSError:
+                pass
+            with self._lock:
+                self._dispatch_requested = False
+                self._dispatch_lb()
+        elif what == "ctl":
+            self._read_controller()
+        else:
+            self._read_engine(what)
+
     def _read_engine(self, conn):
-        if not conn.reader.fill():
+        if not conn.alive:
+            # lost since select() returned (an engine_died event earlier in the same batch, a send that failed on
+            # another thread): its socket is closed, and reading it would end this thread
+            return
+        try:
+            filled = conn.reader.fill()
+            frames = conn.reader.frames() if filled else []
+        except (OSError, ValueError) as e:
+            with self._lock:
+                self._engine_lost(conn, f"reading from it failed: {e}")
+            return
+        if not filled:
             with self._lock:
                 self._engine_lost(conn, "its connection closed (the engine stopped or crashed)")
             return
-        frames = conn.reader.frames()
         if not frames:
             return
         received = time.time()

@@ -575,3 +575,32 @@ def test_engines_that_cannot_start_fail_the_start_quickly_and_leave_no_controlle
     assert poll(lambda: not processes_naming(c.cluster_id), 15), "the cluster's processes outlived the failed start"
     assert not os.path.exists(c.cluster_file)
 
+
+
+def test_the_io_thread_outlives_an_engine_lost_before_its_read_and_a_failing_event(cluster):
+    # found in CI: during restart_engines, the engine_died event closed an engine's socket, and the read event of that
+    # socket in the same select() batch raised EBADF and ended the I/O thread: no reply or registration arrived again
+    rc = cluster.connect_client_sync()
+    try:
+        rc.wait_for_engines(2, timeout=60)
+        conn = rc._engines[0]
+        with rc._lock:
+            rc._engine_lost(conn, "lost for the test")
+        rc._read_engine(conn)  # what the I/O thread does with a read event that was already in its batch
+
+        handle = rc._handle_event
+        failures = []
+
+        def failing_once(what):
+            if not failures:
+                failures.append(what)
+                raise RuntimeError("an event that cannot be handled")
+            handle(what)
+        rc._handle_event = failing_once
+        assert rc[1].apply_sync(lambda: 6 * 7) == 42  # its reply is the event that fails: the next one still comes
+        assert failures and rc._io.is_alive()
+        assert rc[1].apply_sync(lambda: 6 * 7) == 42
+        with pytest.raises(error.EngineError, match="lost for the test"):
+            rc[0].apply_sync(lambda: 1)
+    finally:
+        rc.close()
