@@ -29,9 +29,12 @@ public class PythonnetInteropTests(int ranks)
     internal static void AssertEndedInOrder(ScenarioRun run, int ranks)
     {
         Assert.That(run.Job.StdoutLines.Count(l => l.Contains("shut down in order (0 failed checks)")), Is.EqualTo(ranks), run.Describe());
-        // Open MPI's complaint about a rank that ended without MPI_Finalize (pythonnet's own Shutdown leaves MPI running).
-        Assert.That(run.Job.Stderr, Does.Not.Contain("exiting improperly").And.Not.Contain("without calling \"finalize\""), run.Describe());
+        AssertNoRankSkippedFinalize(run);
     }
+
+    /// <summary>No Open MPI complaint about a rank that ended without MPI_Finalize (pythonnet's own Shutdown leaves MPI running).</summary>
+    private static void AssertNoRankSkippedFinalize(ScenarioRun run) =>
+        Assert.That(run.Job.Stderr, Does.Not.Contain("exiting improperly").And.Not.Contain("without calling \"finalize\""), run.Describe());
 
     [TestCase("pythonnet-first")]
     [TestCase("session-first")]
@@ -48,7 +51,11 @@ public class PythonnetInteropTests(int ranks)
     {
         var run = await Run("pythonnet-first", "3");
         Assert.That(run.Job.ExitCode, Is.EqualTo(3), run.Describe());
-        AssertEndedInOrder(run);
+        // Every rank returns 3 after its orderly shutdown, but Open MPI ends the job at the first non-zero exit: a rank
+        // still between MPI_Finalize and its last line may be killed before printing it (seen once in CI). The first
+        // rank's line and the absence of Open MPI's complaint about a rank that skipped MPI_Finalize are what is certain.
+        Assert.That(run.Job.StdoutLines.Count(l => l.Contains("shut down in order (0 failed checks)")), Is.GreaterThanOrEqualTo(1), run.Describe());
+        AssertNoRankSkippedFinalize(run);
     }
 
     [Test]
