@@ -124,14 +124,11 @@ public sealed class Cluster : IAsyncDisposable
         {
             await client.WaitForEnginesAsync(Engines, engineTimeout ?? TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
         }
-        catch (TimeoutException e)
+        catch (Exception e)
         {
-            await client.DisposeAsync().ConfigureAwait(false);
-            throw new TimeoutException($"{e.Message}; engines' log: {Path.Combine(Path.GetDirectoryName(_logPath)!, $"engines-{ClusterId}.log")}", e);
-        }
-        catch
-        {
-            await client.DisposeAsync().ConfigureAwait(false); // the engines' job ended, the wait was cancelled: no client to hand out
+            await client.DisposeAsync().ConfigureAwait(false); // no engines to hand a client of (timeout, job ended, cancelled)
+            if (e is TimeoutException)
+                throw new TimeoutException($"{e.Message}; engines' log: {Path.Combine(Path.GetDirectoryName(_logPath)!, $"engines-{ClusterId}.log")}", e);
             throw;
         }
         return client;

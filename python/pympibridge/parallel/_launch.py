@@ -54,21 +54,26 @@ class LocalEngines(subprocess.Popen):
         """Signals the whole session: mpiexec, the ranks, and any rank a crash orphaned. Not just the process group:
         Open MPI puts each rank in a group of its own, so a rank still starting when mpiexec was killed would be
         missed (the rank's own watch on its launcher ends it too; this does not wait for that)."""
-        try:
-            os.killpg(self.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-        for pid in session_members(self.pid):
-            try:
-                os.kill(pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
+        signal_session(self.pid, sig)
 
     def waiting_in_queue(self):
         return False  # started at once
 
     def describe(self):
         return f"process {self.pid}"
+
+
+def signal_session(sid, sig):
+    """Signals the process group ``sid`` leads and every other process of its session, in whatever group."""
+    try:
+        os.killpg(sid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for pid in session_members(sid):  # looked up after the group's signal: what it started meanwhile is included
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def session_members(sid):
@@ -174,6 +179,9 @@ def stop_controller(proc, grace=15):
     import signal
 
     def kill(sig):
+        if proc.own_session and sig == signal.SIGKILL:
+            signal_session(proc.pid, sig)  # with the session's processes in groups of their own
+            return
         try:
             if proc.own_session:
                 os.killpg(proc.pid, sig)
@@ -181,12 +189,6 @@ def stop_controller(proc, grace=15):
                 proc.kill()
         except (ProcessLookupError, PermissionError):
             pass
-        if proc.own_session and sig == signal.SIGKILL:
-            for pid in session_members(proc.pid):  # the session's processes in groups of their own
-                try:
-                    os.kill(pid, sig)
-                except (ProcessLookupError, PermissionError):
-                    pass
 
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace PyMpiBridge.Runtime.Native;
 
@@ -15,7 +16,7 @@ namespace PyMpiBridge.Runtime.Native;
 /// </remarks>
 internal sealed unsafe class ParentExitWatch : IDisposable
 {
-    private readonly int _pidfd;
+    private readonly SafeFileHandle _pidfd;
     private readonly LocalTransport.WakeEvent _stop = new();
     private readonly Thread _thread;
 
@@ -29,15 +30,16 @@ internal sealed unsafe class ParentExitWatch : IDisposable
     {
         ParentId = parent;
         ParentName = name;
-        _pidfd = pidfd;
+        _pidfd = new SafeFileHandle(pidfd, ownsHandle: true);
         _thread = new Thread(() => Watch(onExit)) { IsBackground = true, Name = "parent-exit-watch" };
         _thread.Start();
     }
 
     /// <summary>
     /// Watches this process's parent: once it exits, <paramref name="onExit"/> runs (on the watch's thread; it
-    /// should say why and then call <see cref="EndThisProcess"/>). Null if this process has no parent to watch
-    /// (its parent is init: already orphaned, which <paramref name="onExit"/> is then told at once).
+    /// should say why and then call <see cref="EndThisProcess"/>), also when it exited while the watch was starting.
+    /// Null where pidfds are refused: then the kernel's parent-death signal ends this process, without
+    /// <paramref name="onExit"/>.
     /// </summary>
     public static ParentExitWatch? Start(Action<ParentExitWatch> onExit)
     {
@@ -60,7 +62,7 @@ internal sealed unsafe class ParentExitWatch : IDisposable
     private void Watch(Action<ParentExitWatch> onExit)
     {
         var fds = stackalloc Libc.PollFd[2];
-        fds[0] = new Libc.PollFd { Fd = _pidfd, Events = Libc.POLLIN };
+        fds[0] = new Libc.PollFd { Fd = (int)_pidfd.DangerousGetHandle(), Events = Libc.POLLIN };
         fds[1] = new Libc.PollFd { Fd = _stop.Descriptor, Events = Libc.POLLIN };
         while (true)
         {
@@ -71,7 +73,6 @@ internal sealed unsafe class ParentExitWatch : IDisposable
                 break;
             return; // disposed
         }
-        Libc.Close(_pidfd);
         onExit(this);
     }
 
@@ -84,7 +85,9 @@ internal sealed unsafe class ParentExitWatch : IDisposable
         _disposed = true;
         _stop.Signal();
         _thread.Join(TimeSpan.FromSeconds(1));
-        if (!_thread.IsAlive) _stop.Dispose();
+        if (_thread.IsAlive) return; // still polling them: leave both descriptors open rather than poll a reused number
+        _stop.Dispose();
+        _pidfd.Dispose();
     }
 
     /// <summary>

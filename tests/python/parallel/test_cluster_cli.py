@@ -12,6 +12,8 @@ import pytest
 
 import pympibridge.parallel as ipp
 
+from _remote import poll, processes_naming
+
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 PYMPI = str(ROOT / "pympi")
 
@@ -40,6 +42,19 @@ def _processes_of(pid):
                 tree.add(p)
                 grew = True
     return sorted(tree)
+
+
+def _still_running(pids):
+    """Those of ``pids`` that are alive and not zombies."""
+    running = []
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/status") as f:
+                if "zombie" not in f.read():
+                    running.append(p)
+        except OSError:
+            pass
+    return running
 
 
 @pytest.mark.timeout(300)
@@ -82,12 +97,8 @@ def _daemon_cluster_checks(env, monkeypatch):
     assert pid in group and len(group) >= 4  # controller, pympi, mpiexec, engines
     stopped = _pympi("cluster", "stop", env=env)
     assert stopped.returncode == 0, stopped.stderr
-    deadline = time.monotonic() + 15
-    alive = lambda: [p for p in group if os.path.exists(f"/proc/{p}") and
-                     "zombie" not in open(f"/proc/{p}/status").read()]
-    while alive() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert alive() == []
+    poll(lambda: not _still_running(group), 15, 0.1)
+    assert _still_running(group) == []
     assert not sec.exists()
     assert "no clusters" in _pympi("cluster", "list", env=env).stdout
 
@@ -202,12 +213,8 @@ def test_stop_ends_what_the_engines_left_in_process_groups_of_their_own(env, mon
     finally:
         rc.close()
         cluster.stop_cluster_sync()
-    deadline = time.monotonic() + 15
-    alive = lambda: [p for p in pids if os.path.exists(f"/proc/{p}") and
-                     "zombie" not in open(f"/proc/{p}/status").read()]
-    while alive() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert alive() == [], "processes in the engines' session outlived the cluster"
+    poll(lambda: not _still_running(pids), 15, 0.1)
+    assert _still_running(pids) == [], "processes in the engines' session outlived the cluster"
 
 
 @pytest.mark.timeout(240)
@@ -249,24 +256,6 @@ def test_restart_engines_gives_fresh_engines_and_keeps_the_ones_that_joined(env,
     assert outcome == 0, joined.stderr.read()
 
 
-def _running_with_argument(text):
-    """Live processes (not zombies) with ``text`` in one of their arguments."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                args = f.read().split(b"\0")
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != b"Z" and any(text.encode() in a for a in args):
-            found.append(int(entry))
-    return found
-
-
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("after", [0.3, 1.0, 2.0])
 def test_stop_while_the_engines_are_starting_leaves_no_process(env, monkeypatch, after):
@@ -278,7 +267,5 @@ def test_stop_while_the_engines_are_starting_leaves_no_process(env, monkeypatch,
     engine_file = os.path.basename(_files.engine_file("default", cluster.cluster_id))
     time.sleep(after)
     cluster.stop_cluster_sync()
-    deadline = time.monotonic() + 20
-    while _running_with_argument(engine_file) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _running_with_argument(engine_file) == [], "engine processes outlived the stopped cluster"
+    poll(lambda: not processes_naming(engine_file), 20, 0.1)
+    assert processes_naming(engine_file) == set(), "engine processes outlived the stopped cluster"
